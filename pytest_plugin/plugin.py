@@ -1,0 +1,160 @@
+"""The runreplay pytest plugin, registered through the ``pytest11`` entry point.
+
+Mark a test with ``@pytest.mark.runreplay`` and every HTTP request it makes is recorded
+to, or replayed from, ``cassettes/<test module>/<test name>.json`` beside the test file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runreplay.errors import ConfigError, RunReplayError
+from runreplay.matching import MatchConfig
+from runreplay.record_mode import RecordMode
+from runreplay.session import Session
+
+MARKER = "runreplay"
+#: Keyword arguments the marker accepts, with what each one sets.
+MARKER_OPTIONS = {
+    "cassette": "cassette file name or path (same as the positional argument)",
+    "record_mode": "none | once | new_episodes | all | rewrite",
+    "match_ignore_paths": "JSON paths in request bodies left out of matching",
+    "match_host": "also match scheme-less host and port (default False)",
+    "match_headers": "request headers that must be equal, e.g. ['openai-beta']",
+}
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-\[\]=,+@]")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("runreplay", "record and replay of agent run APIs")
+    group.addoption(
+        "--record-mode",
+        action="store",
+        dest="runreplay_record_mode",
+        default=None,
+        choices=[m.value for m in RecordMode],
+        help="runreplay record mode for marked tests (default: the ini option, else 'none'). "
+        "Given on the command line it wins over the marker.",
+    )
+    group.addoption(
+        "--runreplay-cassette-dir",
+        action="store",
+        dest="runreplay_cassette_dir",
+        default=None,
+        help="store cassettes under DIR/<test module>/ instead of beside each test file.",
+    )
+    parser.addini("runreplay_record_mode", "default record mode for marked tests", default="none")
+    parser.addini("runreplay_cassette_dir", "cassette folder (relative to the rootdir)", default="")
+    parser.addini("runreplay_match_ignore_paths", "JSON body paths ignored when matching", type="linelist")
+    parser.addini("runreplay_match_headers", "request headers that must be equal to match", type="linelist")
+    parser.addini("runreplay_match_host", "match on host and port too", type="bool", default=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "runreplay(cassette=None, *, record_mode=None, match_ignore_paths=(), match_host=False, "
+        "match_headers=()): record/replay this test's HTTP traffic with runreplay.",
+    )
+
+
+def _marker_options(item: pytest.Item) -> tuple[str | None, dict[str, Any]]:
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return None, {}
+    unknown = sorted(set(marker.kwargs) - set(MARKER_OPTIONS))
+    if unknown:
+        known = ", ".join(MARKER_OPTIONS)
+        raise ConfigError(f"@pytest.mark.runreplay on {item.nodeid}: unknown option(s) {unknown}; known: {known}")
+    if len(marker.args) > 1:
+        raise ConfigError(f"@pytest.mark.runreplay on {item.nodeid}: takes at most one positional argument")
+    name = marker.args[0] if marker.args else marker.kwargs.get("cassette")
+    return name, dict(marker.kwargs)
+
+
+def cassette_path(item: pytest.Item, name: str | None) -> Path:
+    """Where a test's cassette lives: ``<dir>/<module>/<test>.json``."""
+    config = item.config
+    module = Path(str(item.path)).stem
+    chosen = config.getoption("runreplay_cassette_dir") or config.getini("runreplay_cassette_dir")
+    if chosen:
+        base = Path(chosen)
+        if not base.is_absolute():
+            base = config.rootpath / base
+    else:
+        base = Path(str(item.path)).parent / "cassettes"
+    folder = base / module
+    if name:
+        path = Path(name)
+        if path.suffix != ".json":
+            path = path.with_name(path.name + ".json")
+        return path if path.is_absolute() else folder / path
+    test_name = item.name
+    cls = getattr(item, "cls", None)
+    if cls is not None:
+        test_name = f"{cls.__name__}.{test_name}"
+    return folder / (_UNSAFE.sub("_", test_name) + ".json")
+
+
+def _record_mode(item: pytest.Item, options: dict[str, Any]) -> RecordMode:
+    cli = item.config.getoption("runreplay_record_mode")
+    chosen = cli or options.get("record_mode") or item.config.getini("runreplay_record_mode") or "none"
+    return RecordMode.parse(chosen)
+
+
+def _match_config(item: pytest.Item, options: dict[str, Any]) -> MatchConfig:
+    ini = item.config.getini
+    ignore = options.get("match_ignore_paths", ini("runreplay_match_ignore_paths"))
+    headers = options.get("match_headers", ini("runreplay_match_headers"))
+    if isinstance(ignore, str):
+        ignore = [ignore]
+    if isinstance(headers, str):
+        headers = [headers]
+    try:
+        return MatchConfig(
+            ignore_json_paths=tuple(ignore),
+            match_host=bool(options.get("match_host", ini("runreplay_match_host"))),
+            match_headers=tuple(headers),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"runreplay options for {item.nodeid}: {exc}") from None
+
+
+@pytest.fixture
+def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session]:
+    """The active runreplay session (its cassette, what was recorded and replayed).
+
+    Requesting it activates recording/replay even without the marker.
+    """
+    item = request.node
+    try:
+        name, options = _marker_options(item)
+        session = Session(
+            cassette_path(item, name),
+            record_mode=_record_mode(item, options),
+            match=_match_config(item, options),
+        )
+    except RunReplayError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with session:
+        yield session
+    if session.unmatched:
+        # The code under test may have swallowed the error; the test must still fail.
+        pytest.fail(session.unmatched[0], pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _runreplay_marker(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker(MARKER) is not None:
+        request.getfixturevalue("runreplay_cassette")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    mode = config.getoption("runreplay_record_mode") or config.getini("runreplay_record_mode")
+    return f"runreplay: record mode {mode}"

@@ -1,0 +1,128 @@
+"""``runreplay demo``: record from the local emulator with the official SDKs, replay offline.
+
+The flows here are ordinary SDK code, the kind a user's test contains; the demo runs
+each one twice, once recording against the emulator and once replaying with the
+emulator stopped, and compares what the SDK returned.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from runreplay.cassette import load
+from runreplay.session import use_cassette
+
+FUNCTION_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+COZE_BOT = "7350000000000000001"
+
+
+def openai_tool_run(base_url: str) -> dict[str, Any]:
+    """Create-and-poll a run that calls a function tool, answer it, poll to completion."""
+    import openai
+
+    client = openai.OpenAI(api_key="sk-demo-not-a-real-key", base_url=base_url, max_retries=0)
+    runs = client.beta.threads.runs
+    assistant = client.beta.assistants.create(model="gpt-4o-mini", name="Weather", tools=[FUNCTION_TOOL])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Weather in Paris?"}])
+    run = runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=100)
+    statuses = [run.status]
+    assert run.required_action is not None, f"expected requires_action, got {run.status}"
+    outputs = [
+        {"tool_call_id": call.id, "output": json.dumps({"city": "Paris", "celsius": 21})}
+        for call in run.required_action.submit_tool_outputs.tool_calls
+    ]
+    run = runs.submit_tool_outputs_and_poll(
+        thread_id=thread.id, run_id=run.id, tool_outputs=outputs, poll_interval_ms=100
+    )
+    statuses.append(run.status)
+    steps = runs.steps.list(thread_id=thread.id, run_id=run.id)
+    return {
+        "run": run.model_dump(),
+        "statuses": statuses,
+        "steps": [s.type for s in steps.data],
+    }
+
+
+def coze_chat(base_url: str) -> dict[str, Any]:
+    """A Coze chat polled to completion, then the same question streamed."""
+    from cozepy import Coze, Message, TokenAuth
+
+    coze = Coze(auth=TokenAuth("pat_demo_not_a_real_token"), base_url=base_url)
+    question = [Message.build_user_question_text("What can you do?")]
+    polled = coze.chat.create_and_poll(bot_id=COZE_BOT, user_id="demo-user", additional_messages=question)
+    events = [
+        event.event.value
+        for event in coze.chat.stream(bot_id=COZE_BOT, user_id="demo-user", additional_messages=question)
+    ]
+    return {
+        "chat": polled.chat.model_dump(),
+        "answers": [m.content for m in polled.messages or [] if m.type.value == "answer"],
+        "stream_events": events,
+    }
+
+
+FLOWS: dict[str, tuple[Callable[[str], dict[str, Any]], str]] = {
+    "openai_tool_run": (openai_tool_run, "openai_base_url"),
+    "coze_chat": (coze_chat, "coze_base_url"),
+}
+
+
+def _summarise(path: Path) -> str:
+    cassette = load(path)
+    events: Counter[str] = Counter()
+    for item in cassette:
+        if item.response.body.kind == "sse":
+            events.update(e.event or "message" for e in item.response.body.events)
+    streams = f", {sum(events.values())} SSE events" if events else ""
+    return f"{len(cassette)} interactions{streams}"
+
+
+def run_demo(out: Path | None, echo: Callable[[str], None] = print) -> bool:
+    from runreplay.emulator import Emulator
+
+    folder = out or Path(tempfile.mkdtemp(prefix="runreplay-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    recorded: dict[str, dict[str, Any]] = {}
+    echo("1. recording from the local emulator (127.0.0.1, no API key, no network)")
+    with Emulator(port=0, phase_seconds=0.2) as emulator:
+        for name, (flow, base_attr) in FLOWS.items():
+            path = folder / f"{name}.json"
+            started = time.perf_counter()
+            with use_cassette(path, record_mode="rewrite"):
+                recorded[name] = flow(getattr(emulator, base_attr))
+            echo(f"   {name}: {_summarise(path)} in {time.perf_counter() - started:.2f}s -> {path}")
+    echo("2. emulator stopped; replaying offline (unmatched requests fail)")
+    ok = True
+    for name, (flow, _base_attr) in FLOWS.items():
+        path = folder / f"{name}.json"
+        started = time.perf_counter()
+        # Any base URL works: host and port are not part of matching.
+        base = "http://127.0.0.1:9/v1" if "openai" in name else "http://127.0.0.1:9"
+        with use_cassette(path, record_mode="none") as session:
+            replayed = flow(base)
+        same = replayed == recorded[name]
+        ok &= same
+        echo(
+            f"   {name}: {session.replayed_count} interactions replayed in "
+            f"{time.perf_counter() - started:.2f}s, result {'identical' if same else 'DIFFERENT'}"
+        )
+    openai_result, coze_result = recorded["openai_tool_run"], recorded["coze_chat"]
+    echo("3. summary")
+    echo(f"   OpenAI run: {' -> '.join(openai_result['statuses'])}, steps {openai_result['steps']}")
+    echo(f"   Coze chat: {coze_result['chat']['status']}, stream {len(coze_result['stream_events'])} events")
+    echo(f"   cassettes in {folder}")
+    echo("demo " + ("passed: replay reproduced every recorded result" if ok else "FAILED: replay differed"))
+    return ok

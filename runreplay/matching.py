@@ -1,0 +1,266 @@
+"""Request matching that survives a new machine and a new SDK version.
+
+A request is reduced to a key of method, path, decoded and sorted query, and a canonical
+form of its body (parsed JSON with keys sorted, ``null`` fields and ``"stream": false``
+dropped, configured JSON paths ignored). Host, port and every header are left out: the
+base URL differs between machines and SDKs add volatile headers (User-Agent,
+X-Stainless-*, retry counts, timeouts).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from runreplay.cassette import Body, Interaction
+
+#: Header names that never take part in matching. Kept as documentation and for the
+#: ``match_headers`` option, which refuses to match on these.
+VOLATILE_HEADERS = frozenset(
+    {
+        "authorization",
+        "user-agent",
+        "x-coze-client-user-agent",
+        "x-stainless-retry-count",
+        "x-stainless-timeout",
+        "x-stainless-read-timeout",
+        "content-length",
+        "host",
+        "accept-encoding",
+        "connection",
+    }
+)
+
+
+def is_volatile_header(name: str) -> bool:
+    name = name.lower()
+    return name in VOLATILE_HEADERS or name.startswith("x-stainless-")
+
+
+@dataclass(frozen=True, slots=True)
+class MatchConfig:
+    """How requests are compared.
+
+    ``ignore_json_paths`` are dotted paths into the request body (``metadata.trace_id``,
+    ``messages.*.id``); ``*`` matches any key or list index. ``match_host`` makes host and
+    port count. ``match_headers`` names request headers that must be equal (e.g.
+    ``openai-beta`` to keep v1 and v2 recordings apart).
+    """
+
+    ignore_json_paths: tuple[str, ...] = ()
+    match_host: bool = False
+    match_headers: tuple[str, ...] = ()
+    drop_null_fields: bool = True
+    drop_stream_false: bool = True
+    _split_paths: tuple[tuple[str, ...], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_split_paths", tuple(tuple(p.split(".")) for p in self.ignore_json_paths))
+        for name in self.match_headers:
+            if is_volatile_header(name):
+                raise ValueError(f"header {name!r} is volatile and cannot be matched on")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestKey:
+    method: str
+    host: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+    body: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> str:
+        """A readable multi-line form, used in diffs."""
+        query = "&".join(f"{k}={v}" for k, v in self.query)
+        lines = [f"{self.method} {self.host}{self.path}{'?' + query if query else ''}"]
+        lines.extend(f"{k}: {v}" for k, v in self.headers)
+        if self.body:
+            lines.extend(_pretty_body(self.body))
+        return "\n".join(lines)
+
+
+def _pretty_body(body: str) -> list[str]:
+    try:
+        return json.dumps(json.loads(body), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+    except ValueError:
+        return body.splitlines() or [body]
+
+
+def make_key(
+    method: str,
+    url: str,
+    body: Body,
+    config: MatchConfig,
+    headers: Iterable[tuple[str, str]] = (),
+) -> RequestKey:
+    parts = urlsplit(url)
+    host = parts.netloc.lower() if config.match_host else ""
+    query = tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    path = unquote(parts.path) or "/"
+    wanted = {h.lower() for h in config.match_headers}
+    matched_headers = tuple(sorted((k.lower(), v) for k, v in headers if k.lower() in wanted))
+    return RequestKey(method.upper(), host, path, query, canonical_body(body, config), matched_headers)
+
+
+def canonical_body(body: Body, config: MatchConfig) -> str:
+    if body.kind == "empty":
+        return ""
+    if body.kind == "json":
+        value = normalise_json(body.value, config)
+        if value in ({}, None):
+            return ""
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if body.kind == "text":
+        # A text body may still be JSON sent without a JSON content type.
+        try:
+            return canonical_body(Body.json(json.loads(body.value)), config)
+        except ValueError:
+            return str(body.value)
+    if body.kind == "binary":
+        return "base64:" + body.to_json()["base64"]  # type: ignore[index]
+    return body.to_bytes().decode("utf-8", errors="replace")
+
+
+def normalise_json(value: Any, config: MatchConfig) -> Any:
+    if config.drop_stream_false and isinstance(value, dict) and value.get("stream") is False:
+        value = {k: v for k, v in value.items() if k != "stream"}
+    if config.drop_null_fields:
+        value = _drop_nulls(value)
+    for path in config._split_paths:
+        value = _drop_path(value, path)
+    return value
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def _drop_path(value: Any, path: Sequence[str]) -> Any:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        if head == "*":
+            keys = list(value)
+        else:
+            keys = [head] if head in value else []
+        out = dict(value)
+        for key in keys:
+            if rest:
+                out[key] = _drop_path(value[key], rest)
+            else:
+                del out[key]
+        return out
+    if isinstance(value, list) and (head == "*" or head.isdigit()):
+        indexes = range(len(value)) if head == "*" else [int(head)]
+        out_list = list(value)
+        for i in indexes:
+            if i < len(out_list) and rest:
+                out_list[i] = _drop_path(out_list[i], rest)
+        return out_list
+    return value
+
+
+def key_for_interaction(interaction: Interaction, config: MatchConfig) -> RequestKey:
+    req = interaction.request
+    return make_key(req.method, req.url, req.body, config, req.headers.items())
+
+
+class Matcher:
+    """Finds the recorded interaction for a request.
+
+    Identical requests are served in recorded order, then the last one repeats: a client
+    that polls more often than during recording keeps getting the final state instead of
+    an error, and one that polls less often still moves forward.
+    """
+
+    def __init__(self, interactions: Sequence[Interaction], config: MatchConfig) -> None:
+        self.config = config
+        self.interactions: list[Interaction] = list(interactions)
+        self.keys: list[RequestKey] = [key_for_interaction(i, config) for i in interactions]
+        self._by_key: dict[RequestKey, list[int]] = {}
+        for index, key in enumerate(self.keys):
+            self._by_key.setdefault(key, []).append(index)
+        self._served: dict[RequestKey, int] = {}
+        self.used: set[int] = set()
+
+    def add(self, interaction: Interaction) -> None:
+        key = key_for_interaction(interaction, self.config)
+        self.interactions.append(interaction)
+        self.keys.append(key)
+        self._by_key.setdefault(key, []).append(len(self.keys) - 1)
+
+    def has(self, key: RequestKey) -> bool:
+        return key in self._by_key
+
+    def take(self, key: RequestKey) -> int | None:
+        """Index of the interaction to replay for ``key``, advancing its cursor."""
+        indexes = self._by_key.get(key)
+        if not indexes:
+            return None
+        served = self._served.get(key, 0)
+        self._served[key] = served + 1
+        index = indexes[min(served, len(indexes) - 1)]
+        self.used.add(index)
+        return index
+
+    def closest(self, key: RequestKey, limit: int = 3) -> list[tuple[int, float]]:
+        """The recorded interactions most like ``key``, best first, with a similarity score."""
+        target = key.describe()
+        scored: list[tuple[float, int]] = []
+        seen: set[RequestKey] = set()
+        for index, other in enumerate(self.keys):
+            if other in seen:
+                continue
+            seen.add(other)
+            score = (
+                (other.method == key.method) * 2.0
+                + (other.path == key.path) * 3.0
+                + (other.query == key.query) * 1.0
+                + difflib.SequenceMatcher(None, target, other.describe()).ratio() * 2.0
+            )
+            scored.append((score, index))
+        scored.sort(key=lambda item: -item[0])
+        return [(index, score) for score, index in scored[:limit]]
+
+    def explain_miss(self, key: RequestKey, cassette_name: str) -> str:
+        lines = [
+            f"runreplay: no recorded interaction in {cassette_name} matches this request:",
+            "",
+            *("    " + line for line in key.describe().splitlines()),
+            "",
+        ]
+        candidates = self.closest(key)
+        if not candidates:
+            lines.append("The cassette has no interactions.")
+        else:
+            lines.append("Closest recorded interactions (diff: - recorded, + this request):")
+            for index, _score in candidates:
+                recorded = self.keys[index]
+                diff = difflib.unified_diff(
+                    recorded.describe().splitlines(),
+                    key.describe().splitlines(),
+                    fromfile=f"interaction #{index}",
+                    tofile="request",
+                    lineterm="",
+                    n=2,
+                )
+                lines.append("")
+                lines.extend("    " + d for d in diff)
+        lines += [
+            "",
+            "Matching uses method, path, sorted query and the JSON body (null fields, "
+            '"stream": false and the ignored JSON paths left out). If the change is expected, '
+            "re-record with --record-mode=new_episodes (add) or --record-mode=rewrite (start over), "
+            "or ignore volatile body fields with match_ignore_paths.",
+        ]
+        return "\n".join(lines)
