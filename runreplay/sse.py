@@ -127,7 +127,8 @@ def parse_stream(raw: bytes | str) -> tuple[list[SSEEvent], Framing]:
 
     def flush() -> None:
         nonlocal current, data_lines, seen_field
-        if seen_field:
+        # A block of only comments (a keep-alive) is kept as a bare event, not dropped.
+        if seen_field or current.comments:
             if data_lines:
                 current.data, current.data_is_json = parse_data("\n".join(data_lines))
             events.append(current)
@@ -157,9 +158,6 @@ def parse_stream(raw: bytes | str) -> tuple[list[SSEEvent], Framing]:
         elif name == "retry" and value.isdigit():
             current.retry = int(value)
     flush()
-    if current.comments:
-        # Trailing keep-alive comments with no event after them: keep them on a bare event.
-        events.append(current)
     return events, framing
 
 

@@ -1,0 +1,116 @@
+"""Assemble a cassette from converted exchanges: timing, provider, client and source meta."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import runreplay
+from runreplay.cassette import Cassette, Interaction
+from runreplay.importers._http import parse_time
+
+#: Timing sources, best first. "started" is a request start (HAR), "recorded_at" is the
+#: recorder's own stamp (Ruby/R vcr), "date" is the response Date header.
+TIME_SOURCES = ("started", "recorded_at", "date")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One converted interaction plus whatever times its source recorded for it."""
+
+    interaction: Interaction
+    times: dict[str, datetime | None] = field(default_factory=dict)
+
+
+def build_cassette(exchanges: list[Exchange], fmt: str, source: Path) -> Cassette:
+    interactions = [e.interaction for e in exchanges]
+    timeline = _best_timeline(exchanges)
+    meta: dict[str, Any] = {
+        "runreplay": runreplay.__version__,
+        "provider": detect_provider(interactions),
+    }
+    client = detect_client(interactions)
+    if client:
+        meta["client"] = client
+    start = next((t for t in timeline if t is not None), None)
+    if start is not None:
+        meta["recorded_at"] = _iso(start)
+        previous = 0
+        for interaction, moment in zip(interactions, timeline, strict=True):
+            # Clamp so at_ms never goes backwards: recorders stamp with coarse or skewed clocks.
+            if moment is not None:
+                previous = max(previous, round((moment - start).total_seconds() * 1000))
+            interaction.at_ms = previous
+    meta["source"] = {"format": fmt, "file": source.name}
+    return Cassette(interactions=interactions, meta=meta)
+
+
+def _best_timeline(exchanges: list[Exchange]) -> list[datetime | None]:
+    """The timing source that tells interactions apart best; earlier sources win ties.
+
+    R vcr stamps every interaction with the time the cassette was written, so its
+    ``recorded_at`` values are all equal while the Date headers still advance.
+    """
+    candidates: list[list[datetime | None]] = []
+    for source in TIME_SOURCES:
+        if source == "date":
+            line = [parse_time(e.interaction.response.headers.get("date")) for e in exchanges]
+        else:
+            line = [e.times.get(source) for e in exchanges]
+        candidates.append(line)
+    return max(candidates, key=lambda line: len({t for t in line if t is not None}))
+
+
+def _iso(moment: datetime) -> str:
+    spec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.astimezone(timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+_HOSTS = (("openai", re.compile(r"(^|\.)openai\.(com|azure\.com)$")), ("coze", re.compile(r"(^|\.)coze\.(cn|com)$")))
+_PATHS = (
+    ("coze", re.compile(r"^/v\d/(chat|bots?|conversations?|workflows?)\b")),
+    ("openai", re.compile(r"/(threads|assistants|responses|chat/completions|files|vector_stores)\b")),
+)
+
+
+def detect_provider(interactions: list[Interaction]) -> str | None:
+    """The provider most requests went to, judged by host first and path second."""
+    votes: Counter[str] = Counter()
+    for interaction in interactions:
+        parts = urlsplit(interaction.request.url)
+        host = (parts.hostname or "").lower()
+        found = next((name for name, rx in _HOSTS if rx.search(host)), None)
+        found = found or next((name for name, rx in _PATHS if rx.search(parts.path)), None)
+        if found:
+            votes[found] += 1
+    return votes.most_common(1)[0][0] if votes else None
+
+
+_USER_AGENTS = (
+    (re.compile(r"\bOpenAI/Python ([\w.\-+]+)"), "openai"),
+    (re.compile(r"\bOpenAI/JS ([\w.\-+]+)"), "openai-node"),
+    (re.compile(r"\bOpenAI/(\d[\w.\-+]*) \(\.NET"), "openai-dotnet"),
+    (re.compile(r"\bcozepy/([\w.\-+]+)", re.IGNORECASE), "cozepy"),
+    (re.compile(r"\bcozego/([\w.\-+]+)", re.IGNORECASE), "cozego"),
+)
+_STAINLESS_LANGS = {"python": "openai", "js": "openai-node"}
+
+
+def detect_client(interactions: list[Interaction]) -> dict[str, str] | None:
+    """Client SDK name and version from the first request that reveals them."""
+    for interaction in interactions:
+        headers = interaction.request.headers
+        agent = headers.get("user-agent") or ""
+        for rx, name in _USER_AGENTS:
+            if match := rx.search(agent):
+                return {"name": name, "version": match.group(1)}
+        # OpenAI's generated SDKs also say who they are in x-stainless-* headers.
+        lang, version = headers.get("x-stainless-lang"), headers.get("x-stainless-package-version")
+        if lang in _STAINLESS_LANGS and version:
+            return {"name": _STAINLESS_LANGS[lang], "version": version}
+    return None
