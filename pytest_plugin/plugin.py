@@ -28,6 +28,7 @@ MARKER_OPTIONS = {
     "match_headers": "request headers that must be equal, e.g. ['openai-beta']",
 }
 
+_SESSION = pytest.StashKey[Session]()
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-\[\]=,+@]")
 
 
@@ -133,6 +134,7 @@ def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session]:
     Requesting it activates recording/replay even without the marker.
     """
     item = request.node
+    problem = None
     try:
         name, options = _marker_options(item)
         session = Session(
@@ -141,12 +143,22 @@ def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session]:
             match=_match_config(item, options),
         )
     except RunReplayError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    item.stash[_SESSION] = session
     with session:
         yield session
-    if session.unmatched:
-        # The code under test may have swallowed the error; the test must still fail.
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    session = item.stash.get(_SESSION, None)
+    if session is not None and session.unmatched:
+        # The code under test swallowed the unmatched-request error; the test must still fail.
         pytest.fail(session.unmatched[0], pytrace=False)
+    return result
 
 
 @pytest.fixture(autouse=True)

@@ -145,10 +145,7 @@ class Body:
         if data is None or data == b"" or data == "":
             return cls.empty()
         ctype = (content_type or "").lower()
-        if isinstance(data, str):
-            raw = data.encode("utf-8")
-        else:
-            raw = data
+        raw = data.encode("utf-8") if isinstance(data, str) else data
         if "text/event-stream" in ctype:
             events, framing = parse_stream(raw)
             return cls.sse(events, framing)

@@ -83,9 +83,12 @@ def emulate(port: int, phase_seconds: float, poll_after_ms: int | None) -> None:
     """
     from runreplay.emulator import Emulator
 
-    emulator = Emulator(port=port, phase_seconds=phase_seconds, poll_after_ms=poll_after_ms)
-    click.echo(f"runreplay emulator on http://127.0.0.1:{port} (OpenAI base URL /v1, Coze base URL /); Ctrl-C stops")
-    emulator.serve_forever()
+    def ready(emulator: Emulator) -> None:
+        click.echo(f"runreplay emulator on {emulator.base_url}  (Ctrl-C stops)")
+        click.echo(f"  OpenAI: base_url={emulator.openai_base_url!r}")
+        click.echo(f"  Coze:   base_url={emulator.coze_base_url!r}")
+
+    Emulator(port=port, phase_seconds=phase_seconds, poll_after_ms=poll_after_ms).serve_forever(on_ready=ready)
 
 
 @main.command("import")
@@ -112,7 +115,7 @@ def import_(sources: tuple[Path, ...], out: Path) -> None:
 
     files = _expand(sources, suffixes=(".yaml", ".yml", ".json", ".har"))
     written = import_many(files, out)
-    for source, target in zip(files, written):
+    for source, target in zip(files, written, strict=False):
         click.echo(f"{source} -> {target}")
     click.echo(f"imported {len(written)} recording(s) into {out}")
 

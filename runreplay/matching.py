@@ -149,10 +149,7 @@ def _drop_path(value: Any, path: Sequence[str]) -> Any:
         return value
     head, rest = path[0], path[1:]
     if isinstance(value, dict):
-        if head == "*":
-            keys = list(value)
-        else:
-            keys = [head] if head in value else []
+        keys = list(value) if head == "*" else [head] if head in value else []
         out = dict(value)
         for key in keys:
             if rest:

@@ -157,9 +157,7 @@ class Session:
         return int((time.perf_counter() - self._start) * 1000)
 
     def record(self, request: Request, response: Response, at_ms: int | None = None) -> Interaction:
-        interaction = Interaction(
-            request=request, response=response, at_ms=self.now_ms() if at_ms is None else at_ms
-        )
+        interaction = Interaction(request=request, response=response, at_ms=self.now_ms() if at_ms is None else at_ms)
         _scrub_headers(interaction.request.headers)
         _scrub_headers(interaction.response.headers)
         with self._lock:

@@ -98,7 +98,7 @@ class Framing:
 def parse_data(text: str) -> tuple[Any, bool]:
     """Return ``(value, is_json)`` for one event's data text."""
     stripped = text.strip()
-    if stripped[:1] in ('{', '[', '"') or stripped in ("true", "false", "null") or _looks_numeric(stripped):
+    if stripped[:1] in ("{", "[", '"') or stripped in ("true", "false", "null") or _looks_numeric(stripped):
         try:
             return json.loads(text), True
         except ValueError:

@@ -30,15 +30,22 @@ from runreplay.sse import SSEEvent
 
 def _interaction(body: Body, at_ms: int = 0) -> Interaction:
     return Interaction(
-        request=Request("POST", "https://api.openai.com/v1/threads/t/runs", Headers([("content-type", "application/json")]), Body.json({"assistant_id": "a"})),
+        request=Request(
+            "POST",
+            "https://api.openai.com/v1/threads/t/runs",
+            Headers([("content-type", "application/json")]),
+            Body.json({"assistant_id": "a"}),
+        ),
         response=Response(200, Headers([("content-type", "application/json")]), body, reason="OK"),
         at_ms=at_ms,
     )
 
 
 def test_bodies_are_stored_as_what_they_are(tmp_path: Path) -> None:
-    events = [SSEEvent(event="thread.run.created", data={"id": "run_1"}, data_is_json=True, at_ms=3),
-              SSEEvent(event="done", data="[DONE]", at_ms=9)]
+    events = [
+        SSEEvent(event="thread.run.created", data={"id": "run_1"}, data_is_json=True, at_ms=3),
+        SSEEvent(event="done", data="[DONE]", at_ms=9),
+    ]
     cassette = Cassette(
         interactions=[
             _interaction(Body.json({"id": "run_1", "status": "queued"})),
@@ -76,7 +83,7 @@ def test_compressed_bodies_are_stored_decoded() -> None:
 
 
 def test_sse_body_from_wire_keeps_every_event() -> None:
-    raw = b"event:conversation.chat.created\ndata:{\"id\":\"1\"}\n\nevent:done\ndata:\"[DONE]\"\n\n"
+    raw = b'event:conversation.chat.created\ndata:{"id":"1"}\n\nevent:done\ndata:"[DONE]"\n\n'
     body = body_from_wire(raw, Headers([("content-type", "text/event-stream")]))
     assert [e.event for e in body.events] == ["conversation.chat.created", "done"]
     assert body.events[1].data == "[DONE]" and body.events[1].data_is_json

@@ -87,7 +87,9 @@ def test_miss_explanation_shows_the_request_and_a_diff_of_the_closest() -> None:
         (_req("POST", "/v1/threads/t/runs", Body.json({"assistant_id": "asst_1"})), {}),
         (_req("GET", "/v1/threads/t/runs/r"), {}),
     )
-    message = matcher.explain_miss(_key(_req("POST", "/v1/threads/t/runs", Body.json({"assistant_id": "asst_2"}))), "c.json")
+    message = matcher.explain_miss(
+        _key(_req("POST", "/v1/threads/t/runs", Body.json({"assistant_id": "asst_2"}))), "c.json"
+    )
     assert "no recorded interaction in c.json" in message
     assert '-  "assistant_id": "asst_1"' in message
     assert '+  "assistant_id": "asst_2"' in message

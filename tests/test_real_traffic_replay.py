@@ -57,7 +57,7 @@ def test_imported_create_and_poll_replays_through_the_openai_sdk(imported: Path)
     assert (assistant.id, thread.id) == (ASSISTANT, THREAD)
     assert run.status == "completed"
     assert run.usage is not None and run.usage.total_tokens > 0
-    assert [m.role for m in messages.data][0] == "user"
+    assert next(m.role for m in messages.data) == "user"
     assert messages.data[-1].role == "assistant"
     assert again.id == ASSISTANT
     assert session.unused() == [], "every recorded poll was replayed"
@@ -67,8 +67,10 @@ def test_imported_create_and_poll_replays_through_the_openai_sdk(imported: Path)
 def test_imported_polls_walk_the_recorded_states_in_order(imported: Path) -> None:
     client = _client()
     with use_cassette(imported):
-        statuses = [client.beta.threads.runs.retrieve("run_31fgVjfVXHHOJZbQnBWJXhlN", thread_id=THREAD).status
-                    for _ in range(22)]
+        statuses = [
+            client.beta.threads.runs.retrieve("run_31fgVjfVXHHOJZbQnBWJXhlN", thread_id=THREAD).status
+            for _ in range(22)
+        ]
     # 19 recorded polls (the create returned queued): in_progress x18, then completed;
     # polling more often than that keeps returning the final state
     assert statuses[:18] == ["in_progress"] * 18

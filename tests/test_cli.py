@@ -1,0 +1,102 @@
+"""The runreplay command line: import, emulate, demo, and its error paths."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from runreplay.cassette import load
+from runreplay.cli import main
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "real-traffic"
+
+
+def test_import_folder_of_real_traffic(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["import", str(SHARED / "openai-assistants"), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    written = sorted(tmp_path.glob("*.json"))
+    assert len(written) == len(list((SHARED / "openai-assistants").iterdir()))
+    streamed = load(tmp_path / "openllmetry_v1__test_streaming_new_assistant.json")
+    sse = [i for i in streamed if i.response.body.kind == "sse"]
+    assert len(sse) == 1 and sse[0].response.body.events[-1].event == "done"
+    assert "imported 22 recording(s)" in result.output
+
+
+def test_import_missing_source_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["import", str(tmp_path / "nope.yaml"), "-o", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "nope.yaml: no such file or folder" in result.output
+
+
+def test_import_broken_file_names_file_and_place(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("interactions:\n- request: {method: GET\n")
+    result = CliRunner().invoke(main, ["import", str(bad), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert result.output.startswith("runreplay: error: ")
+    assert "bad.yaml" in result.output and "line" in result.output
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_unknown_command_and_help() -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["frobnicate"]).exit_code == 2
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("demo", "emulate", "import"):
+        assert command in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_emulate_serves_on_loopback_until_stopped() -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runreplay.cli", "emulate", "--port", str(port), "--phase-seconds", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                response = httpx.post(f"http://127.0.0.1:{port}/v1/threads", json={})
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "emulator did not start"
+                time.sleep(0.05)
+        assert response.status_code == 200
+        assert response.json()["object"] == "thread"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_demo_records_and_replays(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "runreplay.cli", "demo", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo passed" in result.stdout
+    assert "requires_action" in result.stdout
+    openai_cassette = json.loads((tmp_path / "openai_tool_run.json").read_text())
+    urls = [i["request"]["url"] for i in openai_cassette["interactions"]]
+    assert any(u.endswith("/submit_tool_outputs") for u in urls)
+    coze = load(tmp_path / "coze_chat.json")
+    assert any(i.response.body.kind == "sse" for i in coze)
+    assert "sk-demo-not-a-real-key" not in (tmp_path / "openai_tool_run.json").read_text()
+    assert "pat_demo_not_a_real_token" not in (tmp_path / "coze_chat.json").read_text()

@@ -1,0 +1,108 @@
+"""Bodies as they come off the wire: gzip, binary, text and SSE, recorded from a real server."""
+
+from __future__ import annotations
+
+import gzip
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import httpx2
+import pytest
+
+from runreplay.cassette import load
+from runreplay.errors import UnmatchedRequestError
+from runreplay.session import use_cassette
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
+STREAM = b'event: thread.run.created\ndata: {"id":"run_1"}\n\nevent: done\ndata: [DONE]\n\n'
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        routes = {
+            "/gzip": (
+                "application/json",
+                gzip.compress(json.dumps({"id": "run_1", "status": "queued"}).encode()),
+                "gzip",
+            ),
+            "/binary": ("image/png", PNG, None),
+            "/text": ("text/plain; charset=utf-8", "héllo".encode(), None),
+            "/stream": ("text/event-stream", STREAM, None),
+        }
+        ctype, body, encoding = routes[self.path]
+        self.send_response(200)
+        self.send_header("content-type", ctype)
+        if encoding:
+            self.send_header("content-encoding", encoding)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize("client_module", [httpx, httpx2], ids=["httpx", "httpx2"])
+def test_wire_bodies_are_stored_decoded_and_replay_identically(
+    tmp_path: Path, server: str, client_module: object
+) -> None:
+    cassette = tmp_path / "bodies.json"
+    paths = ["/gzip", "/binary", "/text", "/stream"]
+
+    def fetch(base: str) -> list[bytes]:
+        with client_module.Client() as client:  # type: ignore[attr-defined]
+            return [client.get(base + p).content for p in paths]
+
+    with use_cassette(cassette, record_mode="once"):
+        live = fetch(server)
+    stored = load(cassette)
+    kinds = [i.response.body.kind for i in stored]
+    assert kinds == ["json", "binary", "text", "sse"]
+    gz = stored.interactions[0].response
+    assert gz.body.decoded_from == "gzip"
+    assert "content-encoding" not in gz.headers
+    assert gz.body.value == {"id": "run_1", "status": "queued"}
+
+    with use_cassette(cassette):
+        replayed = fetch("http://127.0.0.1:9")
+    # JSON is stored parsed and sent back compact; everything else byte for byte
+    assert json.loads(replayed[0]) == json.loads(live[0]) == {"id": "run_1", "status": "queued"}
+    assert replayed[1:] == live[1:]
+    assert replayed[3] == STREAM
+
+
+def test_unmatched_error_passes_through_code_that_wraps_every_exception(tmp_path: Path, server: str) -> None:
+    """openai 2.x turns any transport ``Exception`` into a retried "Connection error"."""
+    cassette = tmp_path / "one.json"
+    with use_cassette(cassette, record_mode="once"):
+        httpx.get(server + "/text")
+
+    attempts = []
+
+    def sdk_like_call() -> None:
+        for _attempt in range(3):
+            attempts.append(1)
+            try:
+                httpx.get(server + "/binary")
+                return
+            except Exception as exc:  # what an SDK's retry loop does
+                last = exc
+        raise ConnectionError("Connection error.") from last
+
+    with use_cassette(cassette), pytest.raises(UnmatchedRequestError, match="GET /binary"):
+        sdk_like_call()
+    assert len(attempts) == 1, "the error must not be retried"
