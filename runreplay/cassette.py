@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import gzip
 import json
 import os
@@ -359,6 +360,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".runreplay-tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600 files; give the cassette the mode a normal write would.
+        os.chmod(tmp, _file_mode(path))
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -374,6 +377,21 @@ def atomic_write_text(path: Path, text: str) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _file_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+@functools.cache
+def _umask() -> int:
+    # Reading the umask means setting it; do it once, not on every save from every thread.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def load(path: str | os.PathLike[str]) -> Cassette:

@@ -164,3 +164,15 @@ def test_killed_writer_never_leaves_a_half_written_cassette(tmp_path: Path) -> N
     cassette = load(target)  # whatever moment the kill hit, the file is whole
     assert len(cassette) == 20
     assert cassette.meta["generation"] >= 1
+
+
+def test_saved_cassette_gets_normal_file_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        path = Cassette(meta={}).save(tmp_path / "new.json")
+        assert path.stat().st_mode & 0o777 == 0o644
+        path.chmod(0o640)
+        Cassette(meta={"again": True}).save(path)  # a rewrite keeps the file's mode
+        assert path.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
