@@ -185,10 +185,9 @@ class Session:
 
     def _meta(self) -> dict[str, Any]:
         meta = dict(self.cassette.meta) if self.record_mode is not RecordMode.REWRITE else {}
-        first = self.recorded[0].request
         meta["runreplay"] = __version__
-        meta.setdefault("provider", detect_provider(first.url))
-        client = next((c for i in self.recorded if (c := detect_client(i.request.headers.get("user-agent")))), None)
+        meta.setdefault("provider", detect_provider(self.recorded))
+        client = detect_client(self.recorded)
         if client:
             meta["client"] = client
         meta.setdefault("recorded_at", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
