@@ -172,11 +172,10 @@ class Session:
         if not self.recorded or self.saved:
             return None
         base = [] if self.record_mode is RecordMode.REWRITE else list(self.cassette.interactions)
-        if base and self.recorded:
-            # Keep at_ms increasing: new episodes continue after the old timeline.
-            offset = base[-1].at_ms
-            for item in self.recorded:
-                item.at_ms += offset
+        # The timeline starts at the first request; new episodes continue after the old one.
+        delta = (base[-1].at_ms if base else 0) - self.recorded[0].at_ms
+        for item in self.recorded:
+            _shift(item, delta)
         cassette = Cassette(interactions=base + self.recorded, meta=self._meta(), path=self.path)
         with _directory_lock(self.path.parent):
             cassette.save(self.path)
@@ -192,6 +191,13 @@ class Session:
             meta["client"] = client
         meta.setdefault("recorded_at", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         return meta
+
+
+def _shift(interaction: Interaction, delta: int) -> None:
+    interaction.at_ms += delta
+    if interaction.response.body.kind == "sse":
+        for event in interaction.response.body.events:
+            event.at_ms += delta
 
 
 def _scrub_headers(headers: Headers) -> None:
@@ -297,7 +303,13 @@ class _VcrCassette:
             headers=resp_headers,
             body=body,
         )
-        self.session.record(request, response, at_ms=getattr(vcr_request, _START_ATTR, None))
+        at_ms = getattr(vcr_request, _START_ATTR, None)
+        if body.kind == "sse":
+            # VCR.py hands over the stream only once it has ended: the events' own times are
+            # unknown, so they get the time of the request.
+            for event in body.events:
+                event.at_ms = at_ms or 0
+        self.session.record(request, response, at_ms=at_ms)
 
 
 def response_to_vcr(response: Response) -> dict[str, Any]:
