@@ -323,6 +323,9 @@ class Cassette:
     interactions: list[Interaction] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: Each run/chat's recorded phases and states, written at record time for readers of
+    #: the file; replay rebuilds them from the interactions, so edits cannot desynchronise.
+    timelines: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.interactions)
@@ -331,11 +334,14 @@ class Cassette:
         return iter(self.interactions)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "meta": self.meta,
             "interactions": [i.to_json() for i in self.interactions],
         }
+        if self.timelines:
+            doc["timelines"] = self.timelines
+        return doc
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n"
@@ -430,7 +436,8 @@ def from_json(doc: Any) -> Cassette:
     meta = _expect(doc.get("meta", {}), dict, "$.meta")
     raw = _expect(doc.get("interactions"), list, "$.interactions")
     interactions = [_interaction_from_json(item, f"$.interactions[{i}]") for i, item in enumerate(raw)]
-    return Cassette(interactions=interactions, meta=meta)
+    timelines = _expect(doc.get("timelines", []), list, "$.timelines")
+    return Cassette(interactions=interactions, meta=meta, timelines=timelines)
 
 
 def _interaction_from_json(obj: Any, where: str) -> Interaction:

@@ -29,6 +29,10 @@ class ConfigError(RunReplayError):
     """A marker argument, command-line option or ini setting is wrong."""
 
 
+class UnusedInteractionsError(RunReplayError):
+    """Recorded interactions were never replayed and the session was told to treat that as an error."""
+
+
 class UnmatchedRequestError(BaseException):
     """A request made during replay has no recorded interaction.
 

@@ -31,10 +31,14 @@ from runreplay.cassette import (
     body_from_wire,
     load,
 )
-from runreplay.errors import ConfigError, UnmatchedRequestError
-from runreplay.matching import MatchConfig, Matcher, RequestKey, make_key
+from runreplay.clock import VirtualClock
+from runreplay.errors import ConfigError, UnmatchedRequestError, UnusedInteractionsError
+from runreplay.lifecycle import ReplayMode, ResourceReplay, build_timelines
+from runreplay.matching import MatchConfig, Matcher
 from runreplay.providers import detect_client, detect_provider
+from runreplay.providers.resources import RESOURCE_SPECS
 from runreplay.record_mode import RecordMode
+from runreplay.replayer import Replayer, ReplayOptions
 
 #: Header values that must never reach disk, replaced at record time. Full scrubbing
 #: (bodies, query parameters, stable pseudonyms) builds on this.
@@ -52,7 +56,8 @@ SECRET_HEADERS = frozenset(
 )
 SCRUBBED = "<scrubbed>"
 
-_KEY_ATTR = "_runreplay_key"
+_REQUEST_ATTR = "_runreplay_request"
+_PENDING_ATTR = "_runreplay_pending"
 _START_ATTR = "_runreplay_started"
 
 
@@ -62,6 +67,10 @@ class Session:
     Use it as a context manager (``with Session(path, record_mode="once"): ...``) or
     through :func:`use_cassette`. It is safe to use from several threads and from async
     code: the patches are process-wide while the session is active.
+
+    While replaying (and recording nothing), a virtual clock is active unless
+    ``virtual_clock=False``: sleeps cost no wall time, and runs and chats are polled on
+    their recorded timeline (``replay_mode``).
     """
 
     def __init__(
@@ -69,18 +78,40 @@ class Session:
         path: str | Path,
         record_mode: str | RecordMode = RecordMode.NONE,
         match: MatchConfig | None = None,
+        *,
+        replay_mode: str | ReplayMode = ReplayMode.TIMELINE,
+        virtual_clock: bool = True,
+        unused: str = "warn",
+        tool_outputs: str = "match",
     ) -> None:
         self.path = Path(path)
         self.record_mode = RecordMode.parse(record_mode)
         self.match = match or MatchConfig()
+        if unused not in UNUSED_POLICIES:
+            raise ConfigError(f"unused must be one of {', '.join(UNUSED_POLICIES)}, not {unused!r}")
+        self.unused_policy = unused
+        try:
+            options = ReplayOptions(mode=ReplayMode.parse(replay_mode), tool_outputs=tool_outputs)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         self.cassette = self._load_existing()
         self.recorded: list[Interaction] = []
         self.unmatched: list[str] = []
+        self.problems: list[str] = []
         self._replays = self.record_mode.replays(self._existed)
         self._records = self.record_mode.records(self._existed)
-        self.matcher = Matcher(self.cassette.interactions if self._replays else [], self.match)
+        self.replayer = Replayer(
+            self.cassette.interactions if self._replays else [],
+            self.match,
+            RESOURCE_SPECS,
+            options,
+            str(self.path),
+        )
+        self.clock: VirtualClock | None = None
+        self._use_clock = virtual_clock and self._replays and not self._records
         self._lock = threading.Lock()
         self._start = time.perf_counter()
+        self._wall_start = time.time()
         self._stack: ExitStack | None = None
         self.saved = False
 
@@ -105,51 +136,104 @@ class Session:
     def recording(self) -> bool:
         return self._records
 
+    @property
+    def matcher(self) -> Matcher:
+        return self.replayer.matcher
+
     def __enter__(self) -> Session:
         from vcr.patch import CassettePatcherBuilder
 
         stack = ExitStack()
+        if self._use_clock:
+            self.clock = stack.enter_context(VirtualClock(_recorded_epoch(self.cassette)))
         for patcher in CassettePatcherBuilder(_VcrCassette(self)).build():
             stack.enter_context(patcher)
         self._stack = stack
         self._start = time.perf_counter()
+        self._wall_start = time.time()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         if self._stack is not None:
             self._stack.close()
             self._stack = None
         self.save()
+        if exc_type is None and self._replays and not self._records and not self.unmatched:
+            self._check_unused()
 
     # ------------------------------------------------------------------ replay
 
-    def key_for(self, method: str, url: str, body: Body, headers: Headers) -> RequestKey:
-        return make_key(method, url, body, self.match, headers.items())
-
-    def find(self, key: RequestKey) -> Interaction | None:
-        """The interaction to replay for ``key``, or None when it must be recorded."""
+    def respond(self, request: Request) -> Interaction | None:
+        """The interaction to replay for ``request``, or None when it must be recorded."""
         if not self._replays:
             return None
-        with self._lock:
-            index = self.matcher.take(key)
-        if index is not None:
-            return self.matcher.interactions[index]
-        if self._records:
-            return None
-        message = self.matcher.explain_miss(key, str(self.path))
+        interaction = self.replayer.respond(request, self.replay_now_ms())
+        if interaction is not None or self._records:
+            return interaction
+        message = self.replayer.explain_miss(request)
         self.unmatched.append(message)
         raise UnmatchedRequestError(message)
+
+    def replay_now_ms(self) -> int:
+        """Milliseconds on the clock timelines are replayed against (virtual when active)."""
+        if self.clock is not None:
+            return self.clock.now_ms()
+        return int(time.monotonic() * 1000)
 
     @property
     def replayed_count(self) -> int:
         return len(self.matcher.used)
 
+    @property
+    def resources(self) -> list[ResourceReplay]:
+        """Each run/chat this replay touched: its states, polls and virtual time."""
+        return list(self.replayer.resources.values())
+
+    @property
+    def virtual_seconds(self) -> float:
+        """Time the virtual clock skipped (the sleeps that cost no wall time)."""
+        return self.clock.offset_s if self.clock is not None else 0.0
+
+    def report(self) -> dict[str, Any]:
+        """A summary of the replay, for assertions and for people."""
+        return {
+            "cassette": str(self.path),
+            "replayed": self.replayed_count,
+            "unused": len(self.unused()),
+            "virtual_seconds": round(self.virtual_seconds, 3),
+            "resources": [
+                {
+                    "resource": r.timeline.key,
+                    "states": list(r.states),
+                    "polls": r.polls,
+                    "virtual_ms": r.virtual_ms,
+                }
+                for r in self.resources
+            ],
+        }
+
     def unused(self) -> list[Interaction]:
-        """Recorded interactions that this session never replayed."""
+        """Recorded interactions this session neither replayed nor skipped past."""
         if not self._replays:
             return []
-        used = self.matcher.used
-        return [i for n, i in enumerate(self.matcher.interactions) if n not in used]
+        return [self.replayer.interactions[n] for n in self.replayer.unused()]
+
+    def _check_unused(self) -> None:
+        left = self.unused()
+        if not left or self.unused_policy == "ignore":
+            return
+        listing = "\n".join(
+            f"  #{self.replayer.interactions.index(i)} {i.request.method} {i.request.url}" for i in left[:10]
+        )
+        more = f"\n  ... and {len(left) - 10} more" if len(left) > 10 else ""
+        message = (
+            f"runreplay: {len(left)} recorded interaction(s) in {self.path} were never replayed:\n{listing}{more}\n"
+            "The code under test stopped earlier than the recording did (e.g. it polled less)."
+        )
+        if self.unused_policy == "error":
+            self.problems.append(message)
+        else:
+            warnings.warn(UnusedInteractionsWarning(message), stacklevel=3)
 
     # ------------------------------------------------------------------ record
 
@@ -162,9 +246,9 @@ class Session:
         _scrub_headers(interaction.response.headers)
         with self._lock:
             self.recorded.append(interaction)
-            if self._replays:
-                # new_episodes: a request recorded now can be replayed later in the same session.
-                self.matcher.add(interaction)
+        if self._replays:
+            # new_episodes: a request recorded now can be replayed later in the same session.
+            self.replayer.add(interaction)
         return interaction
 
     def save(self) -> Path | None:
@@ -172,11 +256,14 @@ class Session:
         if not self.recorded or self.saved:
             return None
         base = [] if self.record_mode is RecordMode.REWRITE else list(self.cassette.interactions)
+        meta = self._meta()
         # The timeline starts at the first request; new episodes continue after the old one.
         delta = (base[-1].at_ms if base else 0) - self.recorded[0].at_ms
         for item in self.recorded:
             _shift(item, delta)
-        cassette = Cassette(interactions=base + self.recorded, meta=self._meta(), path=self.path)
+        interactions = base + self.recorded
+        timelines = [t.to_json() for t in build_timelines(interactions, RESOURCE_SPECS).values()]
+        cassette = Cassette(interactions=interactions, meta=meta, path=self.path, timelines=timelines)
         with _directory_lock(self.path.parent):
             cassette.save(self.path)
         self.saved = True
@@ -189,8 +276,28 @@ class Session:
         client = detect_client(self.recorded)
         if client:
             meta["client"] = client
-        meta.setdefault("recorded_at", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        if "recorded_at" not in meta:
+            first = self._wall_start + self.recorded[0].at_ms / 1000
+            meta["recorded_at"] = _dt.datetime.fromtimestamp(first, _dt.timezone.utc).isoformat(timespec="milliseconds")
         return meta
+
+
+class UnusedInteractionsWarning(UserWarning):
+    """Recorded interactions were never replayed."""
+
+
+UNUSED_POLICIES = ("warn", "error", "ignore")
+
+
+def _recorded_epoch(cassette: Cassette) -> float | None:
+    """Wall time of the first recorded request, so replayed clocks read as they did then."""
+    stamp = cassette.meta.get("recorded_at")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return _dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _shift(interaction: Interaction, delta: int) -> None:
@@ -228,13 +335,13 @@ def _directory_lock(folder: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def use_cassette(
-    path: str | Path,
-    record_mode: str | RecordMode = RecordMode.NONE,
-    match: MatchConfig | None = None,
+    path: str | Path, record_mode: str | RecordMode = RecordMode.NONE, **options: Any
 ) -> Iterator[Session]:
-    """Record or replay every HTTP request made inside the block."""
-    with Session(path, record_mode=record_mode, match=match) as session:
+    """Record or replay every HTTP request made inside the block (options as :class:`Session`)."""
+    with Session(path, record_mode=record_mode, **options) as session:
         yield session
+    if session.problems:
+        raise UnusedInteractionsError(session.problems[0])
 
 
 # ---------------------------------------------------------------------- VCR.py bridge
@@ -257,36 +364,35 @@ class _VcrCassette:
     def filter_request(self, request: Any) -> Any:
         return request
 
-    def _key(self, vcr_request: Any) -> RequestKey:
-        key = getattr(vcr_request, _KEY_ATTR, None)
-        if key is None:
+    def _request(self, vcr_request: Any) -> Request:
+        """The runreplay view of a VCR.py request, built once per request."""
+        request = getattr(vcr_request, _REQUEST_ATTR, None)
+        if request is None:
             headers = Headers(_vcr_header_items(vcr_request.headers))
-            body = Body.from_bytes(_body_bytes(vcr_request), headers.get("content-type"))
-            key = self.session.key_for(vcr_request.method, vcr_request.uri, body, headers)
-            setattr(vcr_request, _KEY_ATTR, key)
+            request = Request(
+                method=vcr_request.method.upper(),
+                url=vcr_request.uri,
+                headers=headers,
+                body=Body.from_bytes(_body_bytes(vcr_request), headers.get("content-type")),
+            )
+            setattr(vcr_request, _REQUEST_ATTR, request)
             setattr(vcr_request, _START_ATTR, self.session.now_ms())
-        return key
+        return request
 
     def can_play_response_for(self, vcr_request: Any) -> bool:
-        key = self._key(vcr_request)
-        if getattr(vcr_request, "_runreplay_pending", None) is None:
-            vcr_request._runreplay_pending = self.session.find(key)
-        return vcr_request._runreplay_pending is not None
+        # VCR.py asks more than once per request (requests asks on connect, too).
+        if not hasattr(vcr_request, _PENDING_ATTR):
+            setattr(vcr_request, _PENDING_ATTR, self.session.respond(self._request(vcr_request)))
+        return getattr(vcr_request, _PENDING_ATTR) is not None
 
     def play_response(self, vcr_request: Any) -> dict[str, Any]:
-        interaction = vcr_request._runreplay_pending
+        interaction = getattr(vcr_request, _PENDING_ATTR, None)
         if interaction is None:  # pragma: no cover - VCR always asks can_play_response_for first
             raise UnmatchedRequestError(f"runreplay: no recorded response for {vcr_request.uri}")
         return response_to_vcr(interaction.response)
 
     def append(self, vcr_request: Any, vcr_response: dict[str, Any]) -> None:
-        headers = Headers(_vcr_header_items(vcr_request.headers))
-        request = Request(
-            method=vcr_request.method.upper(),
-            url=vcr_request.uri,
-            headers=headers,
-            body=Body.from_bytes(_body_bytes(vcr_request), headers.get("content-type")),
-        )
+        request = self._request(vcr_request)
         resp_headers = Headers.from_mapping(vcr_response["headers"])
         raw = vcr_response["body"]["string"]
         raw = raw.encode("utf-8") if isinstance(raw, str) else (raw or b"")

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import pytest
 
 from runreplay.emulator import Emulator
+
+# cozepy imports authlib.jose, which warns about its own deprecation at import time,
+# before pytest's filterwarnings apply.
+warnings.filterwarnings("ignore", message="authlib.jose module is deprecated")
 
 
 @pytest.fixture
