@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from runreplay.errors import ConfigError, RunReplayError
+from runreplay.lifecycle import ReplayMode
 from runreplay.matching import MatchConfig
 from runreplay.record_mode import RecordMode
-from runreplay.session import Session
+from runreplay.session import UNUSED_POLICIES, Session
 
 MARKER = "runreplay"
 #: Keyword arguments the marker accepts, with what each one sets.
@@ -26,6 +27,10 @@ MARKER_OPTIONS = {
     "match_ignore_paths": "JSON paths in request bodies left out of matching",
     "match_host": "also match scheme-less host and port (default False)",
     "match_headers": "request headers that must be equal, e.g. ['openai-beta']",
+    "replay_mode": "timeline | sequence | fast: how polls of runs and chats are answered",
+    "virtual_clock": "sleeps cost no wall time during replay (default True)",
+    "unused": "warn | error | ignore: recorded interactions never replayed",
+    "tool_outputs": "match | ids: must submitted tool outputs equal the recording, or only their ids",
 }
 
 _SESSION = pytest.StashKey[Session]()
@@ -50,7 +55,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="store cassettes under DIR/<test module>/ instead of beside each test file.",
     )
+    group.addoption(
+        "--runreplay-replay-mode",
+        action="store",
+        dest="runreplay_replay_mode",
+        default=None,
+        choices=[m.value for m in ReplayMode],
+        help="how polls of runs and chats are replayed (default: the ini option, else 'timeline').",
+    )
+    group.addoption(
+        "--runreplay-unused",
+        action="store",
+        dest="runreplay_unused",
+        default=None,
+        choices=list(UNUSED_POLICIES),
+        help="what to do about recorded interactions a test never replayed (default 'warn').",
+    )
     parser.addini("runreplay_record_mode", "default record mode for marked tests", default="none")
+    parser.addini("runreplay_replay_mode", "timeline | sequence | fast", default="timeline")
+    parser.addini("runreplay_unused", "warn | error | ignore", default="warn")
+    parser.addini("runreplay_tool_outputs", "match | ids", default="match")
+    parser.addini("runreplay_virtual_clock", "sleeps cost no wall time during replay", type="bool", default=True)
     parser.addini("runreplay_cassette_dir", "cassette folder (relative to the rootdir)", default="")
     parser.addini("runreplay_match_ignore_paths", "JSON body paths ignored when matching", type="linelist")
     parser.addini("runreplay_match_headers", "request headers that must be equal to match", type="linelist")
@@ -61,7 +86,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "runreplay(cassette=None, *, record_mode=None, match_ignore_paths=(), match_host=False, "
-        "match_headers=()): record/replay this test's HTTP traffic with runreplay.",
+        "match_headers=(), replay_mode=None, virtual_clock=True, unused=None, tool_outputs=None): "
+        "record/replay this test's HTTP traffic with runreplay.",
     )
 
 
@@ -127,6 +153,19 @@ def _match_config(item: pytest.Item, options: dict[str, Any]) -> MatchConfig:
         raise ConfigError(f"runreplay options for {item.nodeid}: {exc}") from None
 
 
+def _replay_options(item: pytest.Item, options: dict[str, Any]) -> dict[str, Any]:
+    """Marker beats command line beats ini for each replay option."""
+    config = item.config
+    return {
+        "replay_mode": options.get("replay_mode")
+        or config.getoption("runreplay_replay_mode")
+        or config.getini("runreplay_replay_mode"),
+        "unused": options.get("unused") or config.getoption("runreplay_unused") or config.getini("runreplay_unused"),
+        "tool_outputs": options.get("tool_outputs") or config.getini("runreplay_tool_outputs"),
+        "virtual_clock": bool(options.get("virtual_clock", config.getini("runreplay_virtual_clock"))),
+    }
+
+
 @pytest.fixture
 def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session]:
     """The active runreplay session (its cassette, what was recorded and replayed).
@@ -141,6 +180,7 @@ def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session]:
             cassette_path(item, name),
             record_mode=_record_mode(item, options),
             match=_match_config(item, options),
+            **_replay_options(item, options),
         )
     except RunReplayError as exc:
         problem = str(exc)
@@ -149,6 +189,8 @@ def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session]:
     item.stash[_SESSION] = session
     with session:
         yield session
+    if session.problems:
+        pytest.fail(session.problems[0], pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -312,10 +312,18 @@ class Response:
 class Interaction:
     request: Request
     response: Response
+    #: When the request was sent, in ms from the first recorded request.
     at_ms: int = 0
+    #: How long the exchange took (request sent to response read), when known.
+    duration_ms: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"at_ms": self.at_ms, "request": self.request.to_json(), "response": self.response.to_json()}
+        out: dict[str, Any] = {"at_ms": self.at_ms}
+        if self.duration_ms is not None:
+            out["duration_ms"] = self.duration_ms
+        out["request"] = self.request.to_json()
+        out["response"] = self.response.to_json()
+        return out
 
 
 @dataclass
@@ -459,10 +467,16 @@ def _interaction_from_json(obj: Any, where: str) -> Interaction:
         headers=_headers_from_json(resp.get("headers"), f"{where}.response.headers"),
         body=Body.from_json(resp.get("body"), f"{where}.response.body"),
     )
-    at_ms = obj.get("at_ms", 0)
-    if not isinstance(at_ms, (int, float)) or isinstance(at_ms, bool):
-        raise _shape(f"{where}.at_ms", "a number of milliseconds", at_ms)
-    return Interaction(request=request, response=response, at_ms=int(at_ms))
+    at_ms = _milliseconds(obj.get("at_ms", 0), f"{where}.at_ms")
+    duration = obj.get("duration_ms")
+    duration_ms = None if duration is None else _milliseconds(duration, f"{where}.duration_ms")
+    return Interaction(request=request, response=response, at_ms=at_ms, duration_ms=duration_ms)
+
+
+def _milliseconds(value: Any, where: str) -> int:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        raise _shape(where, "a non-negative number of milliseconds", value)
+    return int(value)
 
 
 def _headers_from_json(obj: Any, where: str) -> Headers:

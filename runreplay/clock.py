@@ -40,8 +40,10 @@ class VirtualClock:
         self._lock = threading.Lock()
         self._stack: ExitStack | None = None
         self._traveller: Any = None
+        #: Seconds of sleeps skipped, how many, and seconds charged for replayed exchanges.
         self.slept_s = 0.0
         self.sleeps = 0
+        self.charged_s = 0.0
 
     # ------------------------------------------------------------------ readings
 
@@ -62,22 +64,28 @@ class VirtualClock:
     # ------------------------------------------------------------------ moving
 
     def advance(self, seconds: float) -> None:
+        """Move virtual time forward (both the wall clock and the monotonic clock)."""
         if seconds <= 0:
             return
         with self._lock:
             self._offset_ns += int(seconds * 1e9)
-            self.slept_s += seconds
-            self.sleeps += 1
             if self._traveller is not None:
                 self._traveller.shift(dt.timedelta(seconds=seconds))
+
+    def charge(self, seconds: float) -> None:
+        """Time a replayed exchange took when it was recorded."""
+        self.advance(seconds)
+        self.charged_s += max(seconds, 0.0)
 
     def sleep(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")
         self.advance(seconds)
+        self.slept_s += seconds
+        self.sleeps += 1
 
     async def async_sleep(self, seconds: float, result: Any = None) -> Any:
-        self.advance(seconds)
+        self.sleep(max(seconds, 0.0))
         return await _real_asyncio_sleep(0, result)
 
     # ------------------------------------------------------------------ patching

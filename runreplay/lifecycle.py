@@ -19,6 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 from runreplay.cassette import Interaction, Request
 from runreplay.errors import ConfigError
 
+#: Clock jitter forgiven when comparing a replayed poll's time with recorded times: the
+#: replay and the recording run the same client code, but not in exactly the same time.
+TIMELINE_TOLERANCE_MS = 10
+
 
 class ReplayMode(str, enum.Enum):
     #: A poll at virtual time t gets the state recorded at or before t. The default.
@@ -142,6 +146,8 @@ class State:
 class Phase:
     trigger: int  # the interaction that began the phase (create or mutation)
     trigger_name: str
+    #: The resource's creation is not in the cassette: its first poll began the phase.
+    by_poll: bool = False
     states: list[State] = field(default_factory=list)  # states[0] is the trigger's own response
 
     @property
@@ -183,9 +189,14 @@ def build_timelines(interactions: Sequence[Interaction], specs: Sequence[Resourc
         if found is None:
             continue
         obj = found.spec.resource(interaction)
-        if obj is None:
+        if obj is not None:
+            status = str(obj["status"])
+        elif found.role == "poll" and interaction.response.status >= 400:
+            # A failed poll (429 with retry-after, a 5xx) is part of what the client saw.
+            status = f"http_{interaction.response.status}"
+        else:
             continue
-        resource_id = found.resource_id if found.role != "create" else str(obj.get("id", ""))
+        resource_id = found.resource_id if obj is None or found.role != "create" else str(obj.get("id", ""))
         if not resource_id:
             continue
         key = f"{found.spec.provider}:{found.spec.kind}:{resource_id}"
@@ -196,10 +207,10 @@ def build_timelines(interactions: Sequence[Interaction], specs: Sequence[Resourc
             # A create or a mutation begins a phase; so does a poll of a resource whose
             # creation is not in the cassette.
             name = found.route.name or found.role
-            timeline.phases.append(Phase(trigger=index, trigger_name=name))
+            timeline.phases.append(Phase(trigger=index, trigger_name=name, by_poll=found.role == "poll"))
         phase = timeline.phases[-1]
         origin = interactions[phase.trigger].at_ms
-        phase.states.append(State(interaction.at_ms - origin, str(obj["status"]), index))
+        phase.states.append(State(interaction.at_ms - origin, status, index))
     return timelines
 
 
@@ -231,7 +242,8 @@ class ResourceReplay:
                 self.phase = number
                 break
         self.phase_started_ms = now_ms
-        self._phase_polls = 0
+        # When a poll began the phase, the first replayed poll is answered with it.
+        self._phase_polls = -1 if self.timeline.phases[self.phase].by_poll else 0
         if self.created_ms is None:
             self.created_ms = now_ms
         self._saw(self.timeline.phases[self.phase].states[0].status, now_ms)
@@ -241,16 +253,16 @@ class ResourceReplay:
         states = phase.states
         self._phase_polls += 1
         if mode is ReplayMode.TIMELINE:
-            elapsed = now_ms - self.phase_started_ms
+            elapsed = now_ms - self.phase_started_ms + TIMELINE_TOLERANCE_MS
             position = 0
             for number, state in enumerate(states):
                 if state.at_ms <= elapsed:
                     position = number
         elif mode is ReplayMode.SEQUENCE:
-            position = min(self._phase_polls, len(states) - 1) if len(states) > 1 else 0
+            position = min(max(self._phase_polls, 0), len(states) - 1)
         else:
             distinct = _distinct_positions(states)
-            position = distinct[min(self._phase_polls, len(distinct) - 1)]
+            position = distinct[min(max(self._phase_polls, 0), len(distinct) - 1)]
         previous = self.served_in_phase.get(self.phase, 0)
         self.served_in_phase[self.phase] = max(previous, position)
         self.polls += 1

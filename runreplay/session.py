@@ -168,6 +168,10 @@ class Session:
         if not self._replays:
             return None
         interaction = self.replayer.respond(request, self.replay_now_ms())
+        if interaction is not None and self.clock is not None and interaction.duration_ms:
+            # The exchange took this long when recorded: charge it to the virtual clock, so
+            # client-side deadlines see the same elapsed time as during the recording.
+            self.clock.charge(interaction.duration_ms / 1000)
         if interaction is not None or self._records:
             return interaction
         message = self.replayer.explain_miss(request)
@@ -415,7 +419,9 @@ class _VcrCassette:
             # unknown, so they get the time of the request.
             for event in body.events:
                 event.at_ms = at_ms or 0
-        self.session.record(request, response, at_ms=at_ms)
+        interaction = self.session.record(request, response, at_ms=at_ms)
+        if at_ms is not None:
+            interaction.duration_ms = max(0, self.session.now_ms() - at_ms)
 
 
 def response_to_vcr(response: Response) -> dict[str, Any]:
