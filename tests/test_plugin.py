@@ -195,3 +195,67 @@ def test_cassette_path_from_the_test_file_location(project: pytest.Pytester) -> 
         "    assert runreplay_cassette.path.parts[-3:] == ('cassettes', 'test_inner', 'test_p.json')\n"
     )
     _run(project, "pkg").assert_outcomes(passed=1)
+
+
+POLLING_TESTS = textwrap.dedent(
+    """
+    import os
+    import time
+
+    import openai
+    import pytest
+
+    URL = os.environ.get("RR_URL", "http://127.0.0.1:9") + "/v1"
+
+
+    def start_run():
+        client = openai.OpenAI(api_key="sk-test", base_url=URL)
+        assistant = client.beta.assistants.create(model="gpt-4o-mini")
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
+        return client, client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+
+
+    @pytest.mark.runreplay("run")
+    def test_poll_slowly(runreplay_cassette):
+        client, run = start_run()
+        started = time.perf_counter()
+        run = client.beta.threads.runs.poll(run.id, thread_id=run.thread_id, poll_interval_ms=2000)
+        assert run.status == "completed"
+        if runreplay_cassette.replaying:
+            assert time.perf_counter() - started < 1.0
+            (resource,) = runreplay_cassette.report()["resources"]
+            assert resource["states"][-1] == "completed"
+            assert runreplay_cassette.virtual_seconds >= 2
+
+
+    @pytest.mark.runreplay("run", replay_mode="fast")
+    def test_fast_mode_from_the_marker(runreplay_cassette):
+        client, run = start_run()
+        client.beta.threads.runs.poll(run.id, thread_id=run.thread_id, poll_interval_ms=10)
+        (resource,) = runreplay_cassette.resources
+        assert resource.polls == len(resource.states) - 1
+
+
+    @pytest.mark.runreplay("run")
+    def test_stops_early():
+        start_run()
+    """
+)
+
+
+def test_replay_options_unused_policy_and_inspection(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makeini("[pytest]\nasyncio_mode = auto\n")
+    pytester.makepyfile(test_polling_flow=POLLING_TESTS)
+    with Emulator(port=0, phase_seconds=1.0) as emulator:
+        monkeypatch.setenv("RR_URL", emulator.base_url)
+        _run(pytester, "--record-mode=once", "-k", "test_poll_slowly").assert_outcomes(passed=1)
+    monkeypatch.setenv("RR_URL", "http://127.0.0.1:9")
+    result = _run(pytester, "-W", "always")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*UnusedInteractionsWarning*never replayed*"])
+    strict = _run(pytester, "--runreplay-unused=error", "-k", "test_stops_early")
+    strict.assert_outcomes(passed=1, errors=1)
+    strict.stdout.fnmatch_lines(["*recorded interaction(s)*were never replayed*"])
+    typo = _run(pytester, "--runreplay-replay-mode=timelime")
+    assert typo.ret == 4  # pytest's usage error
+    typo.stderr.fnmatch_lines(["*invalid choice: 'timelime'*"])
