@@ -226,7 +226,7 @@ class Body:
             raw_events = _expect(sse.get("events", []), list, f"{where}.sse.events")
             events = []
             for i, ev in enumerate(raw_events):
-                events.append(SSEEvent.from_json(_expect(ev, dict, f"{where}.sse.events[{i}]")))
+                events.append(SSEEvent.from_json(ev, f"{where}.sse.events[{i}]"))
             body = cls.sse(events, Framing.from_json(sse.get("framing")))
         else:
             raise CassetteError(

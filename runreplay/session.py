@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from runreplay import __version__
+from runreplay import __version__, transport
 from runreplay.cassette import (
     WIRE_HEADERS,
     Body,
@@ -39,6 +39,7 @@ from runreplay.providers import detect_client, detect_provider
 from runreplay.providers.resources import RESOURCE_SPECS
 from runreplay.record_mode import RecordMode
 from runreplay.replayer import Replayer, ReplayOptions
+from runreplay.transport import StreamOptions
 
 #: Header values that must never reach disk, replaced at record time. Full scrubbing
 #: (bodies, query parameters, stable pseudonyms) builds on this.
@@ -83,6 +84,7 @@ class Session:
         virtual_clock: bool = True,
         unused: str = "warn",
         tool_outputs: str = "match",
+        streams: StreamOptions | None = None,
     ) -> None:
         self.path = Path(path)
         self.record_mode = RecordMode.parse(record_mode)
@@ -114,6 +116,9 @@ class Session:
         self._wall_start = time.time()
         self._stack: ExitStack | None = None
         self.saved = False
+        self.stream_options = streams or StreamOptions()
+        self._streams_served = 0
+        self._captures: list[Any] = []
 
     # ------------------------------------------------------------------ set-up
 
@@ -157,6 +162,8 @@ class Session:
         if self._stack is not None:
             self._stack.close()
             self._stack = None
+        for capture in list(self._captures):
+            capture.finish()  # a stream nobody finished reading is recorded as far as it was seen
         self.save()
         if exc_type is None and self._replays and not self._records and not self.unmatched:
             self._check_unused()
@@ -177,6 +184,22 @@ class Session:
         message = self.replayer.explain_miss(request)
         self.unmatched.append(message)
         raise UnmatchedRequestError(message)
+
+    def next_stream_number(self) -> int:
+        """Number the replayed SSE streams, so stream options can target one of them."""
+        with self._lock:
+            number = self._streams_served
+            self._streams_served += 1
+        return number
+
+    def track_capture(self, capture: Any) -> None:
+        with self._lock:
+            self._captures.append(capture)
+
+    def untrack_capture(self, capture: Any) -> None:
+        with self._lock:
+            if capture in self._captures:
+                self._captures.remove(capture)
 
     def replay_now_ms(self) -> int:
         """Milliseconds on the clock timelines are replayed against (virtual when active)."""
@@ -260,6 +283,8 @@ class Session:
         if not self.recorded or self.saved:
             return None
         base = [] if self.record_mode is RecordMode.REWRITE else list(self.cassette.interactions)
+        # Streams are recorded when they end; the cassette keeps the order requests were sent in.
+        self.recorded.sort(key=lambda item: item.at_ms)
         meta = self._meta()
         # The timeline starts at the first request; new episodes continue after the old one.
         delta = (base[-1].at_ms if base else 0) - self.recorded[0].at_ms
@@ -352,14 +377,18 @@ def use_cassette(
 
 
 class _VcrCassette:
-    """The face :class:`Session` shows to VCR.py's stubs (duck-typed vcr.cassette.Cassette)."""
+    """The face :class:`Session` shows to VCR.py's stubs (duck-typed vcr.cassette.Cassette).
 
-    custom_patches: tuple[Any, ...] = ()
-    skip_patchers: tuple[str, ...] = ()
+    httpx and httpx2 get runreplay's own streaming handlers (see :mod:`runreplay.transport`)
+    through VCR.py's ``custom_patches`` hook; every other client keeps VCR.py's stubs.
+    """
+
+    skip_patchers: tuple[str, ...] = ("httpx", "httpx2")
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._path = str(session.path)
+        self.custom_patches = tuple(transport.patches(session))
 
     @property
     def write_protected(self) -> bool:

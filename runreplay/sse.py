@@ -1,22 +1,64 @@
-"""Server-sent events: parse a byte stream into events and write events back out.
+"""Server-sent events: decode a byte stream into events and write events back out.
 
-Parsing follows the WHATWG event-stream rules (CR, LF and CRLF line ends, an optional
-single space after the colon, ``:`` comment lines, multi-line ``data``), and keeps what a
-real server did so that replay can frame the stream the same way: OpenAI writes
-``event: x`` with a space, Coze writes ``event:x`` without one.
+Decoding follows the WHATWG event-stream rules: CR, LF and CRLF all end a line, one
+optional space after the colon, ``:`` comment lines, multi-line ``data``, a line without
+a colon is a field with an empty value, ``retry`` that is not all ASCII digits and an
+``id`` containing NUL are ignored, one leading byte-order mark is dropped. Unlike a
+browser it keeps everything a recording needs: a block of only comments (a keep-alive)
+or of only ``event:`` is an event too, events after a ``[DONE]`` are kept, and a stream
+that ends without its final blank line, even mid-line, still yields its last event.
+
+Writing uses a :class:`Framing` (OpenAI writes ``event: x`` with a space, Coze writes
+``event:x`` without one), unless the event was decoded with ``exact=True``: then its
+``raw`` holds the exact bytes it was made of and is written back byte for byte.
+
+**Exact bytes.** ``SSEEvent.raw`` is a ``str``: the event's bytes decoded as UTF-8 with
+``errors="surrogateescape"``, so bytes that are not UTF-8 survive as lone surrogates
+U+DC80..U+DCFF and ``SSEEvent.raw_bytes`` gives the original bytes back. An event's raw
+runs from the end of the previous event through its own terminating blank line, so it
+also holds a leading byte-order mark, blank lines that dispatched nothing, and (on the
+last event) blank lines after it; joining the raws of a stream's events reproduces the
+stream. In a cassette it is stored as ``"raw"`` (a JSON string) when it is valid UTF-8
+and as ``"raw_b64"`` (base64 of the bytes) when it is not. Serialization uses raw only
+while it still decodes to the event's fields: an event edited after decoding (scrubbed,
+say) is written from its fields, so stale bytes are never replayed.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-_LINE_SPLIT = re.compile(rb"\r\n|\r|\n")
+from runreplay.errors import CassetteError
+
+__all__ = [
+    "CHUNKING_MODES",
+    "NO_DATA",
+    "Framing",
+    "SSEDecoder",
+    "SSEEvent",
+    "encode_events",
+    "parse_data",
+    "parse_stream",
+    "rechunk",
+    "serialize_event",
+    "serialize_stream",
+]
 
 #: Sentinel for "this event carries no data line at all".
 NO_DATA: Any = None
+
+_BOM = b"\xef\xbb\xbf"
+_CR, _LF = 0x0D, 0x0A
+_EOL = re.compile(rb"[\r\n]")
+_KNOWN_FIELDS = frozenset({"event", "data", "id", "retry"})
+_EVENT_KEYS = ("event", "data", "data_text", "id", "retry", "at_ms", "comments", "raw", "raw_b64")
+_INDEX = re.compile(r"\[(\d+)\]$")
 
 
 @dataclass(slots=True)
@@ -24,7 +66,9 @@ class SSEEvent:
     """One event of a stream.
 
     ``data`` holds the parsed JSON value when ``data_is_json`` is true, otherwise the
-    literal data text (or ``None`` when the event had no data line).
+    literal data text (or ``None`` when the event had no data line). ``raw`` holds the
+    exact bytes the event was decoded from, when decoded with ``exact=True`` (see the
+    module docstring for the representation).
     """
 
     event: str | None = None
@@ -34,12 +78,18 @@ class SSEEvent:
     retry: int | None = None
     at_ms: int = 0
     comments: list[str] = field(default_factory=list)
+    raw: str | None = None
 
     @property
     def data_text(self) -> str | None:
         if self.data_is_json:
             return json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
         return self.data  # type: ignore[no-any-return]
+
+    @property
+    def raw_bytes(self) -> bytes | None:
+        """The exact bytes of the event, or ``None`` when it was not decoded exactly."""
+        return None if self.raw is None else self.raw.encode("utf-8", "surrogateescape")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -56,23 +106,115 @@ class SSEEvent:
         if self.comments:
             out["comments"] = list(self.comments)
         out["at_ms"] = self.at_ms
+        if self.raw is not None:
+            try:
+                self.raw.encode("utf-8")
+                out["raw"] = self.raw
+            except UnicodeEncodeError:  # it carries bytes that are not UTF-8
+                out["raw_b64"] = base64.b64encode(self.raw.encode("utf-8", "surrogateescape")).decode("ascii")
         return out
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> SSEEvent:
+    def from_json(cls, obj: Any, where: str = "$") -> SSEEvent:
+        """Read an event written by :meth:`to_json`, strictly.
+
+        ``where`` is the JSON path of ``obj`` in its cassette (``$.interactions[0].response
+        .body.sse.events[3]``); errors are :class:`CassetteError` with that location.
+        """
+        check = _EventCheck(obj, where)
+        if "data" in obj and "data_text" in obj:
+            raise check.error("has both `data` (JSON) and `data_text` (text); keep one", where)
+        if "raw" in obj and "raw_b64" in obj:
+            raise check.error("has both `raw` and `raw_b64`; keep one", where)
         if "data" in obj:
             data, is_json = obj["data"], True
         else:
-            data, is_json = obj.get("data_text"), False
+            data, is_json = check.text("data_text", allow_newline=True), False
+        raw = check.text("raw", one_field=False)
+        if raw is not None:
+            try:
+                raw.encode("utf-8")
+            except UnicodeEncodeError:
+                message = "`raw` has lone surrogates; store bytes that are not UTF-8 as `raw_b64`"
+                raise check.error(message, f"{where}.raw") from None
+        elif "raw_b64" in obj:
+            raw = check.b64("raw_b64").decode("utf-8", "surrogateescape")
+        comments = check.value("comments", list, "a list of strings", [])
+        for i, comment in enumerate(comments):
+            check.line(comment, f"comments[{i}]", "a string")
+        at_ms = check.count("at_ms")
         return cls(
-            event=obj.get("event"),
+            event=check.text("event"),
             data=data,
             data_is_json=is_json,
-            id=obj.get("id"),
-            retry=obj.get("retry"),
-            at_ms=int(obj.get("at_ms", 0)),
-            comments=list(obj.get("comments", ())),
+            id=check.text("id", allow_nul=False),
+            retry=check.count("retry"),
+            at_ms=0 if at_ms is None else at_ms,
+            comments=list(comments),
+            raw=raw,
         )
+
+
+class _EventCheck:
+    """Field checks for :meth:`SSEEvent.from_json`; every error names the event and the key."""
+
+    def __init__(self, obj: Any, where: str) -> None:
+        index = _INDEX.search(where)
+        self.label = f"SSE event {index.group(1)}" if index else "SSE event"
+        self.where = where
+        if not isinstance(obj, dict):
+            raise self.error(f"must be an object, found {_shown(obj)}", where)
+        unknown = sorted(set(obj) - set(_EVENT_KEYS))
+        if unknown:
+            raise self.error(f"has unknown keys {unknown} (known: {', '.join(_EVENT_KEYS)})", where)
+        self.obj: dict[str, Any] = obj
+
+    def error(self, message: str, location: str | None = None) -> CassetteError:
+        return CassetteError(f"{self.label} {message}", location=location or self.where)
+
+    def value(self, key: str, kind: type, expected: str, default: Any = None) -> Any:
+        if key not in self.obj:
+            return default
+        found = self.obj[key]
+        if not isinstance(found, kind) or isinstance(found, bool):
+            raise self.error(f"`{key}` must be {expected}, found {_shown(found)}", f"{self.where}.{key}")
+        return found
+
+    def count(self, key: str) -> int | None:
+        found: int | None = self.value(key, int, "a non-negative integer")
+        if found is not None and found < 0:
+            raise self.error(f"`{key}` must be a non-negative integer, found {found}", f"{self.where}.{key}")
+        return found
+
+    def text(self, key: str, *, one_field: bool = True, allow_newline: bool = False, allow_nul: bool = True) -> Any:
+        found = self.value(key, str, "a string")
+        if found is not None and one_field:
+            self.line(found, key, "a string", allow_newline=allow_newline, allow_nul=allow_nul)
+        return found
+
+    def line(self, found: Any, key: str, expected: str, *, allow_newline: bool = False, allow_nul: bool = True) -> None:
+        # A line break inside a field would split it into other fields when written out.
+        location = f"{self.where}.{key}"
+        if not isinstance(found, str):
+            raise self.error(f"`{key}` must be {expected}, found {_shown(found)}", location)
+        if "\r" in found or (not allow_newline and "\n" in found):
+            raise self.error(f"`{key}` must not contain a line break, found {_shown(found)}", location)
+        if not allow_nul and "\0" in found:
+            raise self.error(f"`{key}` must not contain NUL (an event stream ignores such an id)", location)
+
+    def b64(self, key: str) -> bytes:
+        text = self.value(key, str, "a base64 string")
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise self.error(f"`{key}` is not valid base64 ({exc})", f"{self.where}.{key}") from exc
+
+
+def _shown(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)[:80]
+    except (TypeError, ValueError):
+        return repr(value)[:80]
 
 
 @dataclass(slots=True)
@@ -100,89 +242,275 @@ def parse_data(text: str) -> tuple[Any, bool]:
     stripped = text.strip()
     if stripped[:1] in ("{", "[", '"') or stripped in ("true", "false", "null") or _looks_numeric(stripped):
         try:
-            return json.loads(text), True
+            # NaN and Infinity are not JSON: keep such data as text so it writes back unchanged.
+            return json.loads(text, parse_constant=_reject_constant), True
         except ValueError:
             pass
     return text, False
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _looks_numeric(text: str) -> bool:
     return bool(text) and (text[0].isdigit() or (text[0] == "-" and text[1:2].isdigit()))
 
 
-def parse_stream(raw: bytes | str) -> tuple[list[SSEEvent], Framing]:
-    """Parse a complete event stream.
+class SSEDecoder:
+    """Incremental event-stream decoder: feed it chunks as they arrive.
+
+    ``feed`` returns the events that the chunk completed (an event completes at its
+    blank line); ``close`` returns what is left: an event cut short by the end of the
+    stream, even mid-line, is never dropped. Chunks may split the stream anywhere, also
+    inside a UTF-8 character or between the CR and LF of a CRLF: a CR at the end of a
+    chunk is held until the next byte (or ``close``) shows whether an LF follows.
+
+    ``exact=True`` keeps each event's exact bytes in ``SSEEvent.raw``. Blank lines after
+    the last event are added to that event's ``raw`` by ``close``, so with ``exact`` the
+    last event returned by ``feed`` may still change until then. ``clock`` (milliseconds)
+    stamps each event's ``at_ms`` when it completes. ``framing`` is read from the first
+    ``event``/``data``/``id``/``retry`` line.
+    """
+
+    def __init__(self, *, exact: bool = False, clock: Callable[[], int] | None = None) -> None:
+        self._exact = exact
+        self._clock = clock
+        self._buf = bytearray()
+        self._scanned = 0  # bytes at the start of _buf known to hold no CR or LF
+        self._bom_checked = False
+        self._closed = False
+        self._raw = bytearray()  # exact bytes of the event being decoded
+        self._last: SSEEvent | None = None
+        self._space: bool | None = None
+        self._line_ending: str | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        self._event: str | None = None
+        self._data: list[str] = []
+        self._id: str | None = None
+        self._retry: int | None = None
+        self._comments: list[str] = []
+        self._has_content = False
+
+    @property
+    def framing(self) -> Framing:
+        return Framing(
+            space_after_colon=True if self._space is None else self._space,
+            line_ending=self._line_ending or "\n",
+        )
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        if self._closed:
+            raise RuntimeError("SSEDecoder.feed() after close()")
+        out: list[SSEEvent] = []
+        if chunk:
+            self._buf += chunk
+            self._lines(out, final=False)
+        return out
+
+    def close(self) -> list[SSEEvent]:
+        if self._closed:
+            return []
+        self._closed = True
+        out: list[SSEEvent] = []
+        self._lines(out, final=True)
+        if self._buf:  # a last line without its line ending
+            self._line(bytes(self._buf), b"", out)
+            self._buf.clear()
+        self._dispatch(out)
+        if self._raw and self._last is not None:
+            # Blank lines after the last event belong to nothing else.
+            self._last.raw = (self._last.raw or "") + self._raw.decode("utf-8", "surrogateescape")
+            self._raw.clear()
+        return out
+
+    def _lines(self, out: list[SSEEvent], *, final: bool) -> None:
+        buf = self._buf
+        if not self._bom_checked:
+            if len(buf) < len(_BOM) and _BOM.startswith(buf) and not final:
+                return  # a BOM split across chunks
+            self._bom_checked = True
+            if buf.startswith(_BOM):
+                if self._exact:
+                    self._raw += _BOM
+                del buf[: len(_BOM)]
+        pos = 0
+        search_from = self._scanned
+        while True:
+            match = _EOL.search(buf, search_from)
+            if match is None:
+                self._scanned = len(buf) - pos
+                break
+            end = match.start()
+            if buf[end] == _CR:
+                if end + 1 < len(buf):
+                    eol_len = 2 if buf[end + 1] == _LF else 1
+                elif final:
+                    eol_len = 1
+                else:
+                    self._scanned = end - pos  # wait: this CR may be the first half of a CRLF
+                    break
+            else:
+                eol_len = 1
+            self._line(bytes(buf[pos:end]), bytes(buf[end : end + eol_len]), out)
+            pos = search_from = end + eol_len
+        del buf[:pos]
+
+    def _line(self, line: bytes, eol: bytes, out: list[SSEEvent]) -> None:
+        if self._exact:
+            self._raw += line
+            self._raw += eol
+        if not line:
+            if eol:
+                self._dispatch(out)
+            return
+        text = line.decode("utf-8", "replace")
+        if text[0] == ":":
+            self._comments.append(text[1:].removeprefix(" "))
+            self._has_content = True
+            return
+        name, colon, value = text.partition(":")
+        if colon and name in _KNOWN_FIELDS:
+            if self._line_ending is None and eol:
+                self._line_ending = eol.decode("ascii")
+            if self._space is None and value:
+                self._space = value.startswith(" ")
+        value = value.removeprefix(" ")
+        self._has_content = True  # an unknown field still makes an event, so nothing is lost
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id" and "\0" not in value:  # the spec ignores an id containing NUL
+            self._id = value
+        elif name == "retry" and value.isascii() and value.isdigit():  # and a retry that is not a number
+            self._retry = int(value)
+
+    def _dispatch(self, out: list[SSEEvent]) -> None:
+        if not self._has_content:
+            return  # a blank line with nothing before it: its bytes lead the next event's raw
+        event = SSEEvent(
+            event=self._event,
+            id=self._id,
+            retry=self._retry,
+            comments=self._comments,
+            at_ms=self._clock() if self._clock is not None else 0,
+        )
+        if self._data:
+            event.data, event.data_is_json = parse_data("\n".join(self._data))
+        if self._exact:
+            event.raw = self._raw.decode("utf-8", "surrogateescape")
+            self._raw = bytearray()
+        out.append(event)
+        self._last = event
+        self._reset()
+
+
+def parse_stream(raw: bytes | str, *, exact: bool = False) -> tuple[list[SSEEvent], Framing]:
+    """Decode a complete event stream (see :class:`SSEDecoder`).
 
     A final event that is not followed by a blank line is still returned: a stream cut
     short by the server must not silently lose its last event.
     """
-    data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    framing = _detect_framing(data)
-    events: list[SSEEvent] = []
-    current = SSEEvent()
-    data_lines: list[str] = []
-    seen_field = False
-
-    def flush() -> None:
-        nonlocal current, data_lines, seen_field
-        # A block of only comments (a keep-alive) is kept as a bare event, not dropped.
-        if seen_field or current.comments:
-            if data_lines:
-                current.data, current.data_is_json = parse_data("\n".join(data_lines))
-            events.append(current)
-        current, data_lines, seen_field = SSEEvent(), [], False
-
-    lines = _LINE_SPLIT.split(data)
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for raw_line in lines:
-        line = raw_line.decode("utf-8", errors="replace")
-        if line == "":
-            flush()
-            continue
-        if line.startswith(":"):
-            current.comments.append(line[1:].removeprefix(" "))
-            continue
-        name, sep, value = line.partition(":")
-        if sep and value.startswith(" "):
-            value = value[1:]
-        seen_field = True
-        if name == "event":
-            current.event = value
-        elif name == "data":
-            data_lines.append(value)
-        elif name == "id":
-            current.id = value
-        elif name == "retry" and value.isdigit():
-            current.retry = int(value)
-    flush()
-    return events, framing
-
-
-def _detect_framing(data: bytes) -> Framing:
-    line_ending = "\r\n" if b"\r\n" in data[:4096] else "\n"
-    match = re.search(rb"^(?:event|data|id):(.)", data[:4096], re.MULTILINE)
-    space = True if match is None else match.group(1) == b" "
-    return Framing(space_after_colon=space, line_ending=line_ending)
+    decoder = SSEDecoder(exact=exact)
+    events = decoder.feed(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    events += decoder.close()
+    return events, decoder.framing
 
 
 def serialize_event(event: SSEEvent, framing: Framing) -> bytes:
-    sep = ": " if framing.space_after_colon else ":"
+    """The bytes of one event: its exact ``raw`` when it still matches, else per ``framing``."""
+    exact = event.raw_bytes
+    if exact is not None and _raw_matches(exact, event):
+        return exact
     eol = framing.line_ending
-    lines = [":" + (" " + c if c else "") for c in event.comments]
+    lines = [_field("", c, framing) for c in event.comments]
     if event.event is not None:
-        lines.append(f"event{sep}{event.event}")
+        lines.append(_field("event", event.event, framing))
     if event.id is not None:
-        lines.append(f"id{sep}{event.id}")
+        lines.append(_field("id", event.id, framing))
     if event.retry is not None:
-        lines.append(f"retry{sep}{event.retry}")
+        lines.append(_field("retry", str(event.retry), framing))
     text = event.data_text
     if text is not None:
-        lines.extend(f"data{sep}{part}" for part in text.split("\n"))
+        lines.extend(_field("data", part, framing) for part in text.split("\n"))
     return (eol.join(lines) + eol + eol).encode("utf-8")
 
 
+def _field(name: str, value: str, framing: Framing) -> str:
+    # One space after the colon is eaten by the reader, so a value that starts with a space
+    # needs one even in space-less framing; an empty value needs none.
+    if value and (framing.space_after_colon or value.startswith(" ")):
+        return f"{name}: {value}"
+    return f"{name}:{value}"
+
+
+def _raw_matches(raw: bytes, event: SSEEvent) -> bool:
+    decoded, _ = parse_stream(raw)
+    if len(decoded) != 1:
+        return False
+    found = decoded[0]
+    return (
+        found.event == event.event
+        and found.id == event.id
+        and found.retry == event.retry
+        and found.comments == event.comments
+        and found.data_is_json == event.data_is_json
+        and found.data_text == event.data_text
+    )
+
+
 def serialize_stream(events: list[SSEEvent], framing: Framing) -> bytes:
-    return b"".join(serialize_event(e, framing) for e in events)
+    return b"".join(encode_events(events, framing))
+
+
+def encode_events(events: Iterable[SSEEvent], framing: Framing) -> list[bytes]:
+    """One chunk per event, in order: what a replayed stream delivers."""
+    return [serialize_event(event, framing) for event in events]
+
+
+#: The chunking modes :func:`rechunk` accepts (``N`` is a positive number of bytes).
+CHUNKING_MODES = ("event", "bytes:N", "split")
+_BYTES_MODE = re.compile(r"bytes:([1-9][0-9]*)")
+
+
+def rechunk(chunks: Iterable[bytes], mode: str) -> list[bytes]:
+    """Re-cut a stream's chunks to test how a client copes with chunk boundaries.
+
+    ``"event"``: unchanged. ``"bytes:N"``: the bytes cut every N bytes, whatever the input
+    chunks were. ``"split"``: each chunk cut in two at an awkward place: between the CR
+    and LF of its first CRLF, else inside its first multi-byte UTF-8 character, else in
+    the middle of its first line. No empty chunk is ever returned by the last two modes.
+    """
+    chunks = list(chunks)
+    if mode == "event":
+        return chunks
+    if mode == "split":
+        out: list[bytes] = []
+        for chunk in chunks:
+            cut = _awkward_cut(chunk)
+            out.extend(part for part in (chunk[:cut], chunk[cut:]) if part)
+        return out
+    match = _BYTES_MODE.fullmatch(mode) if isinstance(mode, str) else None
+    if match is None:
+        raise ValueError(
+            f"unknown chunking mode {mode!r}: use 'event', 'bytes:N' with N a positive whole number"
+            " of bytes (e.g. 'bytes:1'), or 'split'"
+        )
+    size = int(match.group(1))
+    data = b"".join(chunks)
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _awkward_cut(chunk: bytes) -> int:
+    crlf = chunk.find(b"\r\n")
+    if crlf >= 0:
+        return crlf + 1
+    for i, byte in enumerate(chunk[:-1]):
+        if byte >= 0xC0 and 0x80 <= chunk[i + 1] < 0xC0:
+            return i + 1  # after the lead byte of a multi-byte character
+    match = _EOL.search(chunk)
+    first_line = match.start() if match else len(chunk)
+    return max(1, first_line // 2)
