@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from runreplay.cassette import WIRE_HEADERS, Body, Headers, Interaction, Request, Response, body_from_wire
-from runreplay.sse import SSEDecoder, SSEEvent, encode_events, rechunk
+from runreplay.sse import Framing, SSEDecoder, SSEEvent, encode_events, rechunk
 
 if TYPE_CHECKING:
     from runreplay.session import Session
@@ -141,7 +141,7 @@ class _ReplayStreamBase:
 
     def __init__(self, body: Body, options: StreamOptions, request: Any, hx: ModuleType, start_ms: int) -> None:
         self._events: list[SSEEvent] = list(body.events)
-        self._framing = body.framing
+        self._framing = body.framing or Framing()
         self._options = options
         self._hx = hx
         self._request = request
