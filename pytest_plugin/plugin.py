@@ -31,6 +31,8 @@ MARKER_OPTIONS = {
     "virtual_clock": "sleeps cost no wall time during replay (default True)",
     "unused": "warn | error | ignore: recorded interactions never replayed",
     "tool_outputs": "match | ids: must submitted tool outputs equal the recording, or only their ids",
+    "sse_exact": "keep each recorded SSE event's exact bytes (default False)",
+    "streams": "a runreplay.transport.StreamOptions: pacing, re-chunking and faults for replayed streams",
 }
 
 _SESSION = pytest.StashKey[Session]()
@@ -163,6 +165,8 @@ def _replay_options(item: pytest.Item, options: dict[str, Any]) -> dict[str, Any
         "unused": options.get("unused") or config.getoption("runreplay_unused") or config.getini("runreplay_unused"),
         "tool_outputs": options.get("tool_outputs") or config.getini("runreplay_tool_outputs"),
         "virtual_clock": bool(options.get("virtual_clock", config.getini("runreplay_virtual_clock"))),
+        "exact_sse": bool(options.get("sse_exact", False)),
+        "streams": options.get("streams"),
     }
 
 

@@ -141,14 +141,17 @@ class Body:
         return cls("sse", events, framing or Framing())
 
     @classmethod
-    def from_bytes(cls, data: bytes | str | None, content_type: str | None = None) -> Body:
-        """Classify raw (already decompressed) bytes by content type and content."""
+    def from_bytes(cls, data: bytes | str | None, content_type: str | None = None, *, exact: bool = False) -> Body:
+        """Classify raw (already decompressed) bytes by content type and content.
+
+        ``exact`` keeps each SSE event's own bytes, so the stream replays byte for byte.
+        """
         if data is None or data == b"" or data == "":
             return cls.empty()
         ctype = (content_type or "").lower()
         raw = data.encode("utf-8") if isinstance(data, str) else data
         if "text/event-stream" in ctype:
-            events, framing = parse_stream(raw)
+            events, framing = parse_stream(raw, exact=exact)
             return cls.sse(events, framing)
         try:
             text = raw.decode("utf-8")
@@ -263,11 +266,11 @@ def decode_content(data: bytes, encoding: str | None) -> bytes:
     return result
 
 
-def body_from_wire(data: bytes, headers: Headers) -> Body:
+def body_from_wire(data: bytes, headers: Headers, *, exact: bool = False) -> Body:
     """Build a stored body from wire bytes, decompressing according to the headers."""
     encoding = headers.get("content-encoding")
     decoded = decode_content(data, encoding) if data else data
-    body = Body.from_bytes(decoded, headers.get("content-type"))
+    body = Body.from_bytes(decoded, headers.get("content-type"), exact=exact)
     if encoding and encoding.lower() != "identity" and body.kind != "empty":
         body.decoded_from = encoding
     return body

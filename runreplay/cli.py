@@ -100,7 +100,8 @@ def emulate(port: int, phase_seconds: float, poll_after_ms: int | None) -> None:
     required=True,
     help="Folder for the converted cassettes (<source stem>.json each).",
 )
-def import_(sources: tuple[Path, ...], out: Path) -> None:
+@click.option("--exact", is_flag=True, help="Keep every SSE event's original bytes, so streams replay byte for byte.")
+def import_(sources: tuple[Path, ...], out: Path, exact: bool) -> None:
     """Convert recordings made by other tools into runreplay cassettes.
 
     Reads VCR.py YAML/JSON (gzip !!binary bodies, SSE stored as one string), Ruby VCR and
@@ -114,7 +115,7 @@ def import_(sources: tuple[Path, ...], out: Path) -> None:
     from runreplay.importers import import_many
 
     files = _expand(sources, suffixes=(".yaml", ".yml", ".json", ".har"))
-    written = import_many(files, out)
+    written = import_many(files, out, exact=exact)
     for source, target in zip(files, written, strict=False):
         click.echo(f"{source} -> {target}")
     click.echo(f"imported {len(written)} recording(s) into {out}")

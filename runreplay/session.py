@@ -85,6 +85,7 @@ class Session:
         unused: str = "warn",
         tool_outputs: str = "match",
         streams: StreamOptions | None = None,
+        exact_sse: bool = False,
     ) -> None:
         self.path = Path(path)
         self.record_mode = RecordMode.parse(record_mode)
@@ -117,6 +118,8 @@ class Session:
         self._stack: ExitStack | None = None
         self.saved = False
         self.stream_options = streams or StreamOptions()
+        #: Keep each recorded SSE event's exact bytes (multi-line data, comments, CRLF...).
+        self.exact_sse = exact_sse
         self._streams_served = 0
         self._captures: list[Any] = []
 
@@ -430,7 +433,7 @@ class _VcrCassette:
         raw = vcr_response["body"]["string"]
         raw = raw.encode("utf-8") if isinstance(raw, str) else (raw or b"")
         try:
-            body = body_from_wire(raw, resp_headers)
+            body = body_from_wire(raw, resp_headers, exact=self.session.exact_sse)
         except (ValueError, OSError) as exc:
             warnings.warn(f"runreplay: stored an undecodable body as binary ({exc})", stacklevel=2)
             body = Body.binary(raw)

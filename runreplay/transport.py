@@ -254,7 +254,7 @@ class _Capture:
         encoded = (self.headers.get("content-encoding") or "identity").lower() != "identity"
         is_sse = "text/event-stream" in (self.headers.get("content-type") or "").lower()
         # A compressed stream cannot be parsed as it arrives; it is decoded once complete.
-        self.decoder = SSEDecoder(clock=session.now_ms) if is_sse and not encoded else None
+        self.decoder = SSEDecoder(clock=session.now_ms, exact=session.exact_sse) if is_sse and not encoded else None
         self.events: list[SSEEvent] = []
         self.raw = bytearray()
         self._done = False
@@ -277,7 +277,7 @@ class _Capture:
             body = Body.sse(self.events, self.decoder.framing)
         else:
             try:
-                body = body_from_wire(bytes(self.raw), self.headers)
+                body = body_from_wire(bytes(self.raw), self.headers, exact=self.session.exact_sse)
             except (ValueError, OSError):
                 body = Body.binary(bytes(self.raw))
                 self.headers.remove("content-encoding")

@@ -100,3 +100,18 @@ def test_demo_records_and_replays(tmp_path: Path) -> None:
     assert any(i.response.body.kind == "sse" for i in coze)
     assert "sk-demo-not-a-real-key" not in (tmp_path / "openai_tool_run.json").read_text()
     assert "pat_demo_not_a_real_token" not in (tmp_path / "coze_chat.json").read_text()
+
+
+def test_import_exact_keeps_stream_bytes(tmp_path: Path) -> None:
+    import yaml
+
+    source = SHARED / "openai-assistants" / "openllmetry_v1__test_streaming_new_assistant.yaml"
+    raw = next(
+        i["response"]["body"]["string"]
+        for i in yaml.safe_load(source.read_text())["interactions"]
+        if "text/event-stream" in str(i["response"]["headers"].get("content-type", i["response"]["headers"]))
+    )
+    result = CliRunner().invoke(main, ["import", "--exact", str(source), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (sse,) = [i for i in load(tmp_path / f"{source.stem}.json") if i.response.body.kind == "sse"]
+    assert sse.response.body.to_bytes() == raw.encode("utf-8")

@@ -22,8 +22,11 @@ STREAM = b'event: thread.run.created\ndata: {"id":"run_1"}\n\nevent: done\ndata:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    extra: dict[str, tuple[str, bytes, str | None]] = {}
+
     def do_GET(self) -> None:
         routes = {
+            **self.extra,
             "/gzip": (
                 "application/json",
                 gzip.compress(json.dumps({"id": "run_1", "status": "queued"}).encode()),
@@ -110,3 +113,31 @@ def test_unmatched_error_passes_through_code_that_wraps_every_exception(tmp_path
     with use_cassette(cassette), pytest.raises(UnmatchedRequestError, match="GET /binary"):
         sdk_like_call()
     assert len(attempts) == 1, "the error must not be retried"
+
+
+ODD_STREAM = (
+    b": keep-alive\r\n\r\n"
+    b'id: 7\r\nretry: 1500\r\nevent: thread.message.delta\r\ndata: {"a":\r\ndata:  1}\r\n\r\n'
+    b"event:done\r\ndata:[DONE]\r\n\r\n"
+    b"event: late\r\ndata: after the terminator"  # no final blank line
+)
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "framing"])
+def test_odd_stream_round_trip(tmp_path: Path, server: str, exact: bool) -> None:
+    _Handler.extra = {"/odd": ("text/event-stream", ODD_STREAM, None)}
+    cassette = tmp_path / "odd.json"
+    with use_cassette(cassette, record_mode="once", exact_sse=exact), httpx.Client() as client:
+        live = client.get(server + "/odd").content
+    assert live == ODD_STREAM
+    (stored,) = load(cassette)
+    events = stored.response.body.events
+    assert [e.event for e in events] == [None, "thread.message.delta", "done", "late"], "nothing dropped"
+    assert events[-1].data == "after the terminator"
+    with use_cassette(cassette), httpx.Client() as client:
+        replayed = client.get("http://127.0.0.1:9/odd").content
+    if exact:
+        assert replayed == ODD_STREAM, "byte for byte"
+    else:
+        assert replayed != ODD_STREAM
+        assert [e.event for e in load(cassette).interactions[0].response.body.events] == [e.event for e in events]

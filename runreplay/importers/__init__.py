@@ -22,6 +22,7 @@ from runreplay.errors import CassetteError
 from runreplay.importers import azure, har, vcr_yaml, vcrpy
 from runreplay.importers._build import Exchange, build_cassette
 from runreplay.importers._fields import SourceError
+from runreplay.importers._http import EXACT_SSE
 from runreplay.importers._source import Document, read_document
 
 __all__ = ["FORMATS", "detect_format", "import_file", "import_many"]
@@ -45,10 +46,14 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     return _detect(read_document(Path(path)))
 
 
-def import_file(path: str | os.PathLike[str]) -> Cassette:
-    """Read a recording in any of :data:`FORMATS` and return it as an unsaved cassette."""
+def import_file(path: str | os.PathLike[str], *, exact: bool = False) -> Cassette:
+    """Read a recording in any of :data:`FORMATS` and return it as an unsaved cassette.
+
+    ``exact`` keeps every SSE event's original bytes, so streams replay byte for byte.
+    """
     document = read_document(Path(path))
     fmt = _detect(document)
+    token = EXACT_SSE.set(exact)
     try:
         exchanges = _CONVERTERS[fmt](document.data, document.path)
         return build_cassette(exchanges, fmt, document.path)
@@ -63,9 +68,13 @@ def import_file(path: str | os.PathLike[str]) -> Cassette:
         raise
     except Exception as exc:  # a shape no check anticipated must still name the file
         raise CassetteError(f"cannot convert {fmt} recording: {exc!r}", path=document.path) from exc
+    finally:
+        EXACT_SSE.reset(token)
 
 
-def import_many(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> list[Path]:
+def import_many(
+    paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathLike[str], *, exact: bool = False
+) -> list[Path]:
     """Convert each file and save it as ``out_dir/<stem>.json``; return the written paths.
 
     Everything is converted before anything is written, so a bad input leaves ``out_dir``
@@ -78,7 +87,7 @@ def import_many(paths: Iterable[str | os.PathLike[str]], out_dir: str | os.PathL
         if target in seen:
             raise CassetteError(f"would write {target} for both {seen[target]} and {src}", path=src)
         seen[target] = src
-    cassettes = [import_file(src) for src in sources]
+    cassettes = [import_file(src, exact=exact) for src in sources]
     return [cassette.save(target) for cassette, target in zip(cassettes, targets, strict=True)]
 
 

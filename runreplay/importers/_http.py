@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -46,6 +47,11 @@ def status_field(obj: Mapping[str, Any], key: str, where: Where) -> int:
     return int(code)
 
 
+#: Keep each SSE event's exact bytes (``runreplay import --exact``). A context variable,
+#: so the flag reaches every converter without threading it through each signature.
+EXACT_SSE: ContextVar[bool] = ContextVar("runreplay_exact_sse", default=False)
+
+
 def body_from_source(
     raw: bytes | str | None,
     headers: Headers,
@@ -69,13 +75,14 @@ def body_from_source(
     if strict is None:
         strict = isinstance(raw, bytes)
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    exact = EXACT_SSE.get()
     try:
-        return body_from_wire(data, headers)
+        return body_from_wire(data, headers, exact=exact)
     except Exception as exc:  # gzip, zlib, brotli and unknown encodings all raise differently
         if strict:
             encoding = headers.get("content-encoding")
             raise SourceError(f"body does not decode as content-encoding {encoding!r}: {exc}", where) from exc
-    return Body.from_bytes(data, headers.get("content-type"))
+    return Body.from_bytes(data, headers.get("content-type"), exact=exact)
 
 
 _ISO = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?\s*(Z|UTC|GMT|[+-]\d\d:?\d\d)?$", re.IGNORECASE)
