@@ -17,6 +17,7 @@ from runreplay.errors import ConfigError, RunReplayError
 from runreplay.lifecycle import ReplayMode
 from runreplay.matching import MatchConfig
 from runreplay.record_mode import RecordMode
+from runreplay.scrub import ScrubRules, load_rules
 from runreplay.session import UNUSED_POLICIES, Session
 
 MARKER = "runreplay"
@@ -33,6 +34,8 @@ MARKER_OPTIONS = {
     "tool_outputs": "match | ids: must submitted tool outputs equal the recording, or only their ids",
     "sse_exact": "keep each recorded SSE event's exact bytes (default False)",
     "streams": "a runreplay.transport.StreamOptions: pacing, re-chunking and faults for replayed streams",
+    "validate": "error | warn | off: recorded payloads that break their documented schema",
+    "validate_replay": "also check replayed payloads against the schemas (default False)",
 }
 
 _SESSION = pytest.StashKey[Session]()
@@ -78,6 +81,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("runreplay_unused", "warn | error | ignore", default="warn")
     parser.addini("runreplay_tool_outputs", "match | ids", default="match")
     parser.addini("runreplay_virtual_clock", "sleeps cost no wall time during replay", type="bool", default=True)
+    parser.addini("runreplay_validate", "error | warn | off: recorded payloads breaking their schema", default="error")
+    parser.addini("runreplay_validate_replay", "check replayed payloads too", type="bool", default=False)
     parser.addini("runreplay_cassette_dir", "cassette folder (relative to the rootdir)", default="")
     parser.addini("runreplay_match_ignore_paths", "JSON body paths ignored when matching", type="linelist")
     parser.addini("runreplay_match_headers", "request headers that must be equal to match", type="linelist")
@@ -166,8 +171,21 @@ def _replay_options(item: pytest.Item, options: dict[str, Any]) -> dict[str, Any
         "tool_outputs": options.get("tool_outputs") or config.getini("runreplay_tool_outputs"),
         "virtual_clock": bool(options.get("virtual_clock", config.getini("runreplay_virtual_clock"))),
         "exact_sse": bool(options.get("sse_exact", False)),
+        "validate": options.get("validate") or config.getini("runreplay_validate"),
+        "validate_replay": bool(options.get("validate_replay", config.getini("runreplay_validate_replay"))),
+        "scrub": _scrub_rules(config),
         "streams": options.get("streams"),
     }
+
+
+_SCRUB = pytest.StashKey[ScrubRules]()
+
+
+def _scrub_rules(config: pytest.Config) -> ScrubRules:
+    """[tool.runreplay.scrub] of the project's pyproject.toml, read once per run."""
+    if _SCRUB not in config.stash:
+        config.stash[_SCRUB] = load_rules(search_from=config.rootpath)
+    return config.stash[_SCRUB]
 
 
 @pytest.fixture
@@ -194,7 +212,7 @@ def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session]:
     with session:
         yield session
     if session.problems:
-        pytest.fail(session.problems[0], pytrace=False)
+        pytest.fail(str(session.problems[0]), pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

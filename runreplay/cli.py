@@ -136,5 +136,14 @@ def _expand(sources: tuple[Path, ...], suffixes: tuple[str, ...]) -> list[Path]:
     return files
 
 
+def _register() -> None:
+    from runreplay.cli_schemas import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

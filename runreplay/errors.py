@@ -33,6 +33,10 @@ class UnusedInteractionsError(RunReplayError):
     """Recorded interactions were never replayed and the session was told to treat that as an error."""
 
 
+class SchemaViolationError(RunReplayError):
+    """Recorded or replayed payloads break their documented schema."""
+
+
 class UnmatchedRequestError(BaseException):
     """A request made during replay has no recorded interaction.
 

@@ -32,30 +32,21 @@ from runreplay.cassette import (
     load,
 )
 from runreplay.clock import VirtualClock
-from runreplay.errors import ConfigError, UnmatchedRequestError, UnusedInteractionsError
+from runreplay.errors import (
+    ConfigError,
+    RunReplayError,
+    SchemaViolationError,
+    UnmatchedRequestError,
+    UnusedInteractionsError,
+)
 from runreplay.lifecycle import ReplayMode, ResourceReplay, build_timelines
 from runreplay.matching import MatchConfig, Matcher
 from runreplay.providers import detect_client, detect_provider
 from runreplay.providers.resources import RESOURCE_SPECS
 from runreplay.record_mode import RecordMode
 from runreplay.replayer import Replayer, ReplayOptions
+from runreplay.scrub import Scrubber, ScrubRules
 from runreplay.transport import StreamOptions
-
-#: Header values that must never reach disk, replaced at record time. Full scrubbing
-#: (bodies, query parameters, stable pseudonyms) builds on this.
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "cookie",
-        "set-cookie",
-        "openai-organization",
-        "openai-project",
-    }
-)
-SCRUBBED = "<scrubbed>"
 
 _REQUEST_ATTR = "_runreplay_request"
 _PENDING_ATTR = "_runreplay_pending"
@@ -86,6 +77,9 @@ class Session:
         tool_outputs: str = "match",
         streams: StreamOptions | None = None,
         exact_sse: bool = False,
+        scrub: ScrubRules | None = None,
+        validate: str = "error",
+        validate_replay: bool = False,
     ) -> None:
         self.path = Path(path)
         self.record_mode = RecordMode.parse(record_mode)
@@ -100,7 +94,8 @@ class Session:
         self.cassette = self._load_existing()
         self.recorded: list[Interaction] = []
         self.unmatched: list[str] = []
-        self.problems: list[str] = []
+        #: Failures found when the session ended (unused interactions, schema violations).
+        self.problems: list[RunReplayError] = []
         self._replays = self.record_mode.replays(self._existed)
         self._records = self.record_mode.records(self._existed)
         self.replayer = Replayer(
@@ -117,9 +112,18 @@ class Session:
         self._wall_start = time.time()
         self._stack: ExitStack | None = None
         self.saved = False
+        self._saved_interactions: list[Interaction] = []
         self.stream_options = streams or StreamOptions()
         #: Keep each recorded SSE event's exact bytes (multi-line data, comments, CRLF...).
         self.exact_sse = exact_sse
+        if validate not in VALIDATE_POLICIES:
+            raise ConfigError(f"validate must be one of {', '.join(VALIDATE_POLICIES)}, not {validate!r}")
+        #: What to do when a recorded (or, with validate_replay, replayed) payload breaks its schema.
+        self.validate_policy = validate
+        self.validate_replay = validate_replay
+        self.violations: list[Any] = []
+        self.scrub_rules = scrub or ScrubRules()
+        self.scrubber = Scrubber(self.scrub_rules)
         self._streams_served = 0
         self._captures: list[Any] = []
 
@@ -168,6 +172,8 @@ class Session:
         for capture in list(self._captures):
             capture.finish()  # a stream nobody finished reading is recorded as far as it was seen
         self.save()
+        if exc_type is None:
+            self._validate()
         if exc_type is None and self._replays and not self._records and not self.unmatched:
             self._check_unused()
 
@@ -177,6 +183,9 @@ class Session:
         """The interaction to replay for ``request``, or None when it must be recorded."""
         if not self._replays:
             return None
+        if self.scrub_rules.enabled:
+            # The cassette holds pseudonyms; the request must be compared in the same terms.
+            request = self.scrubber.request(request)
         interaction = self.replayer.respond(request, self.replay_now_ms())
         if interaction is not None and self.clock is not None and interaction.duration_ms:
             # The exchange took this long when recorded: charge it to the virtual clock, so
@@ -248,6 +257,30 @@ class Session:
             return []
         return [self.replayer.interactions[n] for n in self.replayer.unused()]
 
+    def _validate(self) -> None:
+        """Check what was recorded (and, when asked, what was replayed) against the schemas."""
+        if self.validate_policy == "off":
+            return
+        checked: list[tuple[int, Interaction]] = []
+        if self.recorded:
+            first = len(self._saved_interactions) - len(self.recorded)
+            checked += list(enumerate(self.recorded, start=first))
+        if self.validate_replay and self._replays:
+            checked += [(n, self.replayer.interactions[n]) for n in sorted(self.matcher.used)]
+        if not checked:
+            return
+        from runreplay.validation import format_violations, validate_interaction
+
+        for index, interaction in checked:
+            self.violations += validate_interaction(interaction, index=index, cassette=str(self.path))
+        if not self.violations:
+            return
+        message = "runreplay: payloads break their documented schema:\n" + format_violations(self.violations)
+        if self.validate_policy == "error":
+            self.problems.append(SchemaViolationError(message))
+        else:
+            warnings.warn(SchemaViolationWarning(message), stacklevel=3)
+
     def _check_unused(self) -> None:
         left = self.unused()
         if not left or self.unused_policy == "ignore":
@@ -261,7 +294,7 @@ class Session:
             "The code under test stopped earlier than the recording did (e.g. it polled less)."
         )
         if self.unused_policy == "error":
-            self.problems.append(message)
+            self.problems.append(UnusedInteractionsError(message))
         else:
             warnings.warn(UnusedInteractionsWarning(message), stacklevel=3)
 
@@ -272,8 +305,6 @@ class Session:
 
     def record(self, request: Request, response: Response, at_ms: int | None = None) -> Interaction:
         interaction = Interaction(request=request, response=response, at_ms=self.now_ms() if at_ms is None else at_ms)
-        _scrub_headers(interaction.request.headers)
-        _scrub_headers(interaction.response.headers)
         with self._lock:
             self.recorded.append(interaction)
         if self._replays:
@@ -293,9 +324,12 @@ class Session:
         delta = (base[-1].at_ms if base else 0) - self.recorded[0].at_ms
         for item in self.recorded:
             _shift(item, delta)
+        if self.scrub_rules.enabled:
+            self.scrubber.interactions(self.recorded)  # secrets never reach disk
         interactions = base + self.recorded
         timelines = [t.to_json() for t in build_timelines(interactions, RESOURCE_SPECS).values()]
         cassette = Cassette(interactions=interactions, meta=meta, path=self.path, timelines=timelines)
+        self._saved_interactions = interactions
         with _directory_lock(self.path.parent):
             cassette.save(self.path)
         self.saved = True
@@ -318,7 +352,12 @@ class UnusedInteractionsWarning(UserWarning):
     """Recorded interactions were never replayed."""
 
 
+class SchemaViolationWarning(UserWarning):
+    """A recorded or replayed payload breaks its documented schema (validate="warn")."""
+
+
 UNUSED_POLICIES = ("warn", "error", "ignore")
+VALIDATE_POLICIES = ("error", "warn", "off")
 
 
 def _recorded_epoch(cassette: Cassette) -> float | None:
@@ -337,12 +376,6 @@ def _shift(interaction: Interaction, delta: int) -> None:
     if interaction.response.body.kind == "sse":
         for event in interaction.response.body.events:
             event.at_ms += delta
-
-
-def _scrub_headers(headers: Headers) -> None:
-    for name, _ in headers.items():
-        if name in SECRET_HEADERS:
-            headers.set(name, SCRUBBED)
 
 
 @contextlib.contextmanager
@@ -373,7 +406,7 @@ def use_cassette(
     with Session(path, record_mode=record_mode, **options) as session:
         yield session
     if session.problems:
-        raise UnusedInteractionsError(session.problems[0])
+        raise session.problems[0]
 
 
 # ---------------------------------------------------------------------- VCR.py bridge

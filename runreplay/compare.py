@@ -1,0 +1,177 @@
+"""What changed between two recordings of the same test (``runreplay drift --compare``).
+
+The re-record workflow: record again, then ask "what did the vendor change since we
+last recorded?". Each recording is reduced to its surface: the endpoints it called, the
+stream events it received, every field path with the JSON types seen there, and the
+values seen at documented enumerations (statuses, tool types, object names). The
+difference of two surfaces is a list of :class:`Change`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from runreplay import schema
+from runreplay._github import annotation
+from runreplay.cassette import Body, Cassette, Interaction
+from runreplay.providers import Unrouted, match
+from runreplay.schema.walker import json_type
+
+_ID_SEGMENT = re.compile(r"^(?=.*\d)[\w.-]+$")
+
+
+@dataclass
+class Surface:
+    endpoints: set[str] = field(default_factory=set)
+    #: endpoint -> the API versions it was called with (``openai v2``)
+    versions: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: (endpoint, event name)
+    events: set[tuple[str, str]] = field(default_factory=set)
+    #: (scope, field path) -> JSON types seen
+    types: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: (scope, field path) -> values seen where the schema enumerates the values
+    values: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+@dataclass(frozen=True)
+class Change:
+    #: endpoint/event/field added or removed, type_changed, value added or removed
+    kind: str
+    scope: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def surface(cassette: Cassette, api_version: str | None = None) -> Surface:
+    out = Surface()
+    for interaction in cassette.interactions:
+        _add_interaction(out, interaction, api_version)
+    return out
+
+
+def _add_interaction(out: Surface, interaction: Interaction, api_version: str | None) -> None:
+    matched = match(interaction, api_version)
+    if isinstance(matched, Unrouted):
+        endpoint = f"{interaction.request.method} {_generic_path(interaction.request.url)} (undocumented)"
+        out.endpoints.add(endpoint)
+        for part, body in (("request", interaction.request.body), ("response", interaction.response.body)):
+            if body.kind == "json":
+                _observe(out, f"{endpoint} {part}", None, body.value)
+        return
+    # The version is not part of the name: a v1 and a v2 recording of one test line up.
+    endpoint = matched.endpoint
+    out.endpoints.add(endpoint)
+    out.versions[endpoint].add(f"{matched.provider.name} {matched.version}")
+    route = matched.route
+    if route.request and interaction.request.body.kind == "json":
+        _observe(out, f"{endpoint} request", matched.schema_key(route.request), interaction.request.body.value)
+    _add_response(out, endpoint, interaction.response.body, matched.schema_key, matched.event_key, route.response)
+
+
+def _add_response(
+    out: Surface,
+    endpoint: str,
+    body: Body,
+    key_of: Callable[[str], str],
+    event_key: Callable[[str | None], str | None],
+    response: str | None,
+) -> None:
+    if body.kind == "sse":
+        for event in body.events:
+            name = event.event or "(unnamed)"
+            out.events.add((endpoint, name))
+            if event.data_is_json:
+                _observe(out, f"{endpoint} event {name}", event_key(event.event), event.data)
+    elif body.kind == "json":
+        _observe(out, f"{endpoint} response", key_of(response) if response else None, body.value)
+
+
+def _observe(out: Surface, scope: str, key: str | None, value: Any) -> None:
+    def seen(path: str, item: Any, enumerated: bool) -> None:
+        out.types[(scope, path)].add(json_type(item))
+        if enumerated:
+            out.values[(scope, path)].add(json.dumps(item, ensure_ascii=False))
+
+    walker = schema.walker(seen)
+    if key is None:
+        walker.observe_free("$", value)
+    else:
+        walker.issues(schema.schema_id(key), value)
+
+
+def _generic_path(url: str) -> str:
+    """``/v1/vector_stores/vs_abc123`` -> ``/v1/vector_stores/{id}``: ids differ per recording."""
+    parts = urlsplit(url).path.split("/")
+    return "/".join("{id}" if _ID_SEGMENT.match(p) and not re.fullmatch(r"v\d+", p) else p for p in parts)
+
+
+def compare(old: Cassette, new: Cassette, api_version: str | None = None) -> list[Change]:
+    """Everything the ``new`` recording has that ``old`` had not, and the other way round.
+
+    The fields of an endpoint or event that came or went are not listed one by one.
+    ``api_version`` reads both as that version (compare a v1 and a v2 recording alike).
+    """
+    before, after = surface(old, api_version), surface(new, api_version)
+    changes = [Change("endpoint added", e, "") for e in sorted(after.endpoints - before.endpoints)]
+    changes += [Change("endpoint removed", e, "") for e in sorted(before.endpoints - after.endpoints)]
+    for endpoint in sorted(before.endpoints & after.endpoints):
+        if before.versions[endpoint] != after.versions[endpoint]:
+            versions = f"{_types(before.versions[endpoint])} -> {_types(after.versions[endpoint])}"
+            changes.append(Change("version changed", endpoint, versions))
+    changes += [Change("event added", e, name) for e, name in sorted(after.events - before.events)]
+    changes += [Change("event removed", e, name) for e, name in sorted(before.events - after.events)]
+    whole = {c.scope if c.kind.startswith("endpoint") else f"{c.scope} event {c.detail}" for c in changes}
+    whole.discard("")
+    for change in _field_changes(before, after):
+        if not any(change.scope == w or change.scope.startswith(f"{w} ") for w in whole):
+            changes.append(change)
+    return changes
+
+
+def _field_changes(before: Surface, after: Surface) -> list[Change]:
+    changes = []
+    for scope, path in sorted(after.types.keys() - before.types.keys()):
+        changes.append(Change("field added", scope, f"{path}: {_types(after.types[(scope, path)])}"))
+    for scope, path in sorted(before.types.keys() - after.types.keys()):
+        changes.append(Change("field removed", scope, f"{path}: {_types(before.types[(scope, path)])}"))
+    for where in sorted(before.types.keys() & after.types.keys()):
+        # null comes and goes with the state a poll caught; a change of the other types is real
+        old_types, new_types = before.types[where] - {"null"}, after.types[where] - {"null"}
+        if old_types and new_types and old_types != new_types:
+            changes.append(Change("type changed", where[0], f"{where[1]}: {_types(old_types)} -> {_types(new_types)}"))
+    for where in sorted(before.values.keys() & after.values.keys()):
+        added = after.values[where] - before.values[where]
+        removed = before.values[where] - after.values[where]
+        if added:
+            changes.append(Change("value added", where[0], f"{where[1]}: {', '.join(sorted(added))}"))
+        if removed:
+            changes.append(Change("value removed", where[0], f"{where[1]}: {', '.join(sorted(removed))}"))
+    return changes
+
+
+def _types(kinds: set[str]) -> str:
+    return " | ".join(sorted(kinds))
+
+
+def render(changes: list[Change], fmt: str, old: str, new: str) -> str:
+    if fmt == "json":
+        document = {"old": old, "new": new, "changes": [c.to_json() for c in changes]}
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "github":
+        lines = [
+            annotation("warning", new, f"runreplay drift --compare: {c.kind}", f"{c.scope}: {c.detail}")
+            for c in changes
+        ]
+        return "\n".join([*lines, f"compare: {len(changes)} change(s)"]) + "\n"
+    lines = [f"{old} -> {new}"]
+    lines += [f"  {c.kind}: {c.scope}{': ' + c.detail if c.detail else ''}" for c in changes]
+    lines.append(f"compare: {len(changes)} change(s)" if changes else "compare: no change")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,196 @@
+"""Drift: how recorded traffic differs from the documented types, with a severity each.
+
+Every finding of :func:`runreplay.validation.check_cassette` gets a severity from its
+category, configurable in ``pyproject.toml``::
+
+    [tool.runreplay.drift]
+    unknown_field = "warning"      # additive: the vendor sent a field we do not know
+    missing_required = "error"
+    type_change = "error"
+    new_enum_value = "error"       # e.g. a new run status
+    unknown_endpoint = "warning"   # no documented type describes the endpoint
+    unknown_event = "error"        # a stream event name that is not documented
+
+Severities: ``error`` (fails: exit code 1), ``warning``, ``notice``, ``ignore`` (dropped).
+Reports render as text, JSON or GitHub Actions workflow commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runreplay._github import annotation
+from runreplay.cassette import Cassette
+from runreplay.config import check_keys, find_pyproject, read_toml, tool_table
+from runreplay.errors import ConfigError
+from runreplay.validation import (
+    CATEGORIES,
+    MISSING_REQUIRED,
+    NEW_ENUM_VALUE,
+    TYPE_CHANGE,
+    UNKNOWN_ENDPOINT,
+    UNKNOWN_EVENT,
+    UNKNOWN_FIELD,
+    Violation,
+    check_cassette,
+)
+
+SEVERITIES = ("error", "warning", "notice", "ignore")
+
+DEFAULT_SEVERITIES: Mapping[str, str] = {
+    UNKNOWN_FIELD: "warning",
+    MISSING_REQUIRED: "error",
+    TYPE_CHANGE: "error",
+    NEW_ENUM_VALUE: "error",
+    UNKNOWN_ENDPOINT: "warning",
+    UNKNOWN_EVENT: "error",
+}
+
+EXIT_CLEAN, EXIT_DRIFT = 0, 1
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    severities: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITIES))
+    #: The file the settings came from (None: defaults).
+    source: Path | None = None
+
+    def severity(self, category: str) -> str:
+        return self.severities.get(category, "error")
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> DriftConfig:
+    """Severities from ``[tool.runreplay.drift]`` of ``path`` (or the nearest pyproject.toml).
+
+    Raises :class:`ConfigError` naming the file and the key for anything it cannot use.
+    """
+    source = Path(path) if path is not None else find_pyproject()
+    if source is None:
+        return DriftConfig()
+    drift = tool_table(read_toml(source), "drift", source) or {}
+    return DriftConfig({**DEFAULT_SEVERITIES, **_severities(drift, source)}, source)
+
+
+def _severities(table: Mapping[str, Any], source: Path) -> dict[str, str]:
+    check_keys(dict(table), DEFAULT_SEVERITIES, f"{source}: [tool.runreplay.drift]")
+    for key, value in table.items():
+        if value not in SEVERITIES:
+            raise ConfigError(
+                f"{source}: [tool.runreplay.drift] {key} = {value!r}: must be one of {', '.join(SEVERITIES)}"
+            )
+    return dict(table)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True)
+class Finding:
+    violation: Violation
+    severity: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"severity": self.severity, **self.violation.to_json()}
+
+
+@dataclass
+class DriftReport:
+    findings: list[Finding]
+    #: Every cassette looked at, findings or not.
+    cassettes: list[str]
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(f.severity for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_DRIFT if self.counts["error"] else EXIT_CLEAN
+
+    def summary(self) -> str:
+        counts = self.counts
+        parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in SEVERITIES[:3]]
+        return f"{', '.join(parts)} in {len(self.cassettes)} cassette(s)"
+
+    def to_text(self) -> str:
+        lines: list[str] = []
+        current: str | None = None
+        for finding in self.findings:
+            v = finding.violation
+            if v.cassette != current:
+                current = v.cassette
+                lines.append(current or "<cassette>")
+            lines.append(f"  {finding.severity}: {_place(v)}: {v.label}: expected {v.expected}, found {v.found}")
+        lines.append(f"drift: {self.summary()}")
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> str:
+        document = {
+            "findings": [f.to_json() for f in self.findings],
+            "cassettes": self.cassettes,
+            "summary": {s: self.counts[s] for s in SEVERITIES[:3]},
+            "exit_code": self.exit_code,
+        }
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+    def to_github(self) -> str:
+        """GitHub Actions workflow commands: one annotation per finding, on the cassette file."""
+        lines = [
+            annotation(
+                f.severity,
+                f.violation.cassette or "",
+                f"runreplay drift: {f.violation.label}",
+                f"{_place(f.violation)}: expected {f.violation.expected}, found {f.violation.found}",
+            )
+            for f in self.findings
+        ]
+        lines.append(f"drift: {self.summary()}")
+        return "\n".join(lines) + "\n"
+
+    def render(self, fmt: str) -> str:
+        return {"text": self.to_text, "json": self.to_json, "github": self.to_github}[fmt]()
+
+
+def _place(v: Violation) -> str:
+    head = f"#{v.interaction} " if v.interaction is not None else ""
+    return f"{head}{v.endpoint + ' ' if v.endpoint else ''}{v.path}"
+
+
+def drift(
+    cassettes: Iterable[Cassette], config: DriftConfig | None = None, *, api_version: str | None = None
+) -> DriftReport:
+    """Classify every difference between the cassettes' traffic and the documented types.
+
+    ``api_version`` checks every request as that version (``"v2"``: would these v1
+    recordings still hold under v2?).
+    """
+    config = config or DriftConfig()
+    findings: list[Finding] = []
+    names: list[str] = []
+    for cassette in cassettes:
+        names.append(str(cassette.path) if cassette.path is not None else "<cassette>")
+        for violation in check_cassette(cassette, api_version=api_version):
+            severity = config.severity(violation.category)
+            if severity != "ignore":
+                findings.append(Finding(violation, severity))
+    return DriftReport(findings, names)
+
+
+__all__ = [
+    "CATEGORIES",
+    "DEFAULT_SEVERITIES",
+    "SEVERITIES",
+    "DriftConfig",
+    "DriftReport",
+    "Finding",
+    "drift",
+    "load_config",
+]

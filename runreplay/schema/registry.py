@@ -1,0 +1,41 @@
+"""The generated schemas, loaded once per process, and a compiled validator per schema.
+
+Schemas are built from the models in memory (no file access, so an installed runreplay
+works without the repository's ``schemas/`` folder; a test keeps that folder equal to
+what is generated here). Validators are created once and reused: jsonschema resolves
+each ``$ref`` on first use and keeps it, so checking a payload costs only the walk.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from runreplay.schema.generate import generate, schema_id
+
+
+@functools.cache
+def schemas_by_id() -> dict[str, dict[str, Any]]:
+    """Every schema by its ``$id``. Treat the result as read-only: it is shared."""
+    return {schema_id(key): body for key, body in generate().items()}
+
+
+@functools.cache
+def _registry() -> Registry[Any]:
+    resources = [(uri, Resource.from_contents(body, DRAFT202012)) for uri, body in schemas_by_id().items()]
+    return Registry().with_resources(resources)
+
+
+@functools.cache
+def validator(key: str) -> Draft202012Validator:
+    """The compiled validator of schema ``key`` (``"openai/v2/Run"``); KeyError if unknown."""
+    body = schemas_by_id()[schema_id(key)]
+    return Draft202012Validator(body, registry=_registry())
+
+
+def is_valid(key: str, value: Any) -> bool:
+    return bool(validator(key).is_valid(value))

@@ -1,0 +1,460 @@
+"""Cross-check our schemas with the vendors' own OpenAPI specs.
+
+For each pair (one of our schemas, one place in a vendor spec) the two are compared
+structurally: which fields one side has and the other lacks, which enumerated values,
+which members of a tagged union (``tools[]`` by ``type``), recursively through nested
+objects, arrays and references on both sides. Nullability and required-ness are not
+compared: real traffic decides those (see the models' comments). Stream event names are
+compared with the spec's list of events.
+
+Deliberate differences are listed, each with a reason, in ``schemas/deviations.yaml``;
+:func:`check_spec` returns the differences nobody listed and the listed ones that no
+longer exist, and the tests fail on either.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import yaml
+
+from runreplay.errors import ConfigError
+from runreplay.models import NAMESPACES
+from runreplay.schema.generate import schema_id
+from runreplay.schema.registry import schemas_by_id
+
+_MAX_DEPTH = 12
+
+
+@dataclass(frozen=True)
+class Pair:
+    ours: str
+    spec: str  # "openai" or "coze"
+    #: JSON pointer into the spec document.
+    pointer: str
+    #: The pointer names an operation's ``parameters`` list (query string), not a schema.
+    parameters: bool = False
+
+
+def _pointer(*parts: str) -> str:
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _component(name: str) -> str:
+    return _pointer("components", "schemas", name)
+
+
+def _reply(path: str, method: str, media: str = "application/json") -> str:
+    return _pointer("paths", path, method, "responses", "200", "content", media, "schema")
+
+
+def _body(path: str, method: str = "post") -> str:
+    return _pointer("paths", path, method, "requestBody", "content", "application/json", "schema")
+
+
+def _query(path: str, method: str) -> str:
+    return _pointer("paths", path, method, "parameters")
+
+
+_RUNS = "/threads/{thread_id}/runs"
+_STEPS = "/threads/{thread_id}/runs/{run_id}/steps"
+
+#: Our schema -> the place in the vendor spec that describes the same thing. The spec is
+#: the final v2 API; v1 has no vendor spec (its documented types are seeds/).
+PAIRS: tuple[Pair, ...] = (
+    *(
+        Pair(f"openai/v2/{ours}", "openai", _component(theirs))
+        for ours, theirs in (
+            ("Run", "RunObject"),
+            ("RunList", "ListRunsResponse"),
+            ("RunStep", "RunStepObject"),
+            ("RunStepList", "ListRunStepsResponse"),
+            ("RunStepDelta", "RunStepDeltaObject"),
+            ("Message", "MessageObject"),
+            ("MessageList", "ListMessagesResponse"),
+            ("MessageDelta", "MessageDeltaObject"),
+            ("Thread", "ThreadObject"),
+            ("Assistant", "AssistantObject"),
+            ("AssistantList", "ListAssistantsResponse"),
+            ("RunCreateParams", "CreateRunRequest"),
+            ("CreateThreadAndRunRequest", "CreateThreadAndRunRequest"),
+            ("ThreadCreateParams", "CreateThreadRequest"),
+            ("ThreadModifyParams", "ModifyThreadRequest"),
+            ("MessageCreateParams", "CreateMessageRequest"),
+            ("AssistantCreateParams", "CreateAssistantRequest"),
+            ("AssistantModifyParams", "ModifyAssistantRequest"),
+        )
+    ),
+    *(
+        Pair(f"openai/common/{ours}", "openai", _component(theirs))
+        for ours, theirs in (
+            ("RunModifyRequest", "ModifyRunRequest"),
+            ("SubmitToolOutputsRequest", "SubmitToolOutputsRunRequest"),
+            ("ErrorResponse", "ErrorResponse"),
+            ("OpenAIFile", "OpenAIFile"),
+        )
+    ),
+    Pair("openai/v2/RunCreateQuery", "openai", _query(_RUNS, "post"), parameters=True),
+    Pair("openai/common/RunListParams", "openai", _query(_RUNS, "get"), parameters=True),
+    Pair("openai/v2/StepListParams", "openai", _query(_STEPS, "get"), parameters=True),
+    Pair("openai/v2/StepRetrieveParams", "openai", _query(f"{_STEPS}/{{step_id}}", "get"), parameters=True),
+    Pair("openai/common/MessageListParams", "openai", _query("/threads/{thread_id}/messages", "get"), parameters=True),
+    Pair("openai/common/ListParams", "openai", _query("/assistants", "get"), parameters=True),
+    Pair("coze/Chat", "coze", _component("ChatV3ChatDetail")),
+    Pair("coze/Message", "coze", _component("ChatV3MessageDetail")),
+    Pair("coze/EnterMessage", "coze", _component("EnterMessage2")),
+    Pair("coze/ToolOutput", "coze", _component("ToolOutput")),
+    *(
+        Pair("coze/ChatResponse", "coze", _reply(path, method))
+        for path, method in (
+            ("/v3/chat", "post"),
+            ("/v3/chat/retrieve", "get"),
+            ("/v3/chat/cancel", "post"),
+            ("/v3/chat/submit_tool_outputs", "post"),
+        )
+    ),
+    Pair("coze/MessageListResponse", "coze", _reply("/v3/chat/message/list", "get")),
+    Pair("coze/CreateChatsReq", "coze", _body("/v3/chat")),
+    Pair("coze/CancelChatsReq", "coze", _body("/v3/chat/cancel")),
+    Pair("coze/SubmitToolOutputsChatReq", "coze", _body("/v3/chat/submit_tool_outputs")),
+    Pair("coze/CreateChatsQuery", "coze", _query("/v3/chat", "post"), parameters=True),
+    *(
+        Pair("coze/ChatIdsQuery", "coze", _query(path, method), parameters=True)
+        for path, method in (
+            ("/v3/chat/retrieve", "get"),
+            ("/v3/chat/submit_tool_outputs", "post"),
+            ("/v3/chat/message/list", "get"),
+        )
+    ),
+)
+
+#: A models namespace's stream events -> where the spec lists the event names.
+EVENT_LISTS: tuple[tuple[str, str, str], ...] = (
+    ("openai/v2", "openai", _component("AssistantStreamEvent")),
+    ("coze", "coze", _reply("/v3/chat", "post", "text/event-stream")),
+    ("coze", "coze", _reply("/v3/chat/submit_tool_outputs", "post", "text/event-stream")),
+)
+
+
+@dataclass(frozen=True, order=True)
+class Difference:
+    """Something one side has and the other lacks."""
+
+    schema: str
+    #: Where inside the schema: ``$.tools[]<file_search>.file_search``.
+    path: str
+    #: ``field``, ``value`` (of an enumeration), ``variant`` (of a tagged union) or
+    #: ``enum`` (one side lists the allowed values, the other takes any).
+    what: str
+    #: ``ours`` or ``spec``: the side that has it.
+    only_in: str
+    item: str
+
+    def format(self) -> str:
+        return f"{self.schema} {self.path}: {self.what} {self.item!r} only in {self.only_in}"
+
+
+# --------------------------------------------------------------------------- the two sides
+
+
+class _Side:
+    """Reference resolution for one side: our schema files or a spec document."""
+
+    def deref(self, node: Any, ctx: str) -> tuple[Any, str]:
+        raise NotImplementedError
+
+
+class _Ours(_Side):
+    def __init__(self) -> None:
+        self.schemas = schemas_by_id()
+
+    def deref(self, node: Any, ctx: str) -> tuple[Any, str]:
+        while isinstance(node, Mapping) and "$ref" in node:
+            ctx = urljoin(ctx, node["$ref"])
+            node = self.schemas[ctx]
+        return node, ctx
+
+
+class _Spec(_Side):
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.document = document
+
+    def deref(self, node: Any, ctx: str) -> tuple[Any, str]:
+        while isinstance(node, Mapping) and "$ref" in node:
+            node = resolve_pointer(self.document, node["$ref"].removeprefix("#"))
+        return node, ctx
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    node = document
+    for raw in pointer.strip("/").split("/") if pointer.strip("/") else ():
+        part = raw.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+@dataclass
+class _Shape:
+    """A schema flattened through references and unions: what it allows, by kind."""
+
+    #: Enumerated scalar values; None when some scalar branch takes any value.
+    values: set[str] | None = None
+    scalar: bool = False
+    #: Object branches by tag (the ``type`` const of a tagged union, "" otherwise).
+    objects: dict[str, dict[str, tuple[Any, str]]] = field(default_factory=dict)
+    free_object: bool = False
+    items: list[tuple[Any, str]] = field(default_factory=list)
+
+
+def _shape(side: _Side, node: Any, ctx: str) -> _Shape:
+    shape = _Shape()
+    enumerated: set[str] = set()
+    unconstrained = False
+    for leaf, leaf_ctx in _leaves(side, node, ctx):
+        kinds = _kinds(leaf)
+        if "object" in kinds:
+            properties = leaf.get("properties")
+            if properties:
+                tag = _tag(side, properties, leaf_ctx)
+                merged = shape.objects.setdefault(tag, {})
+                merged.update({name: (sub, leaf_ctx) for name, sub in properties.items()})
+            else:
+                shape.free_object = True
+        if "array" in kinds and "items" in leaf:
+            shape.items.append((leaf["items"], leaf_ctx))
+        if kinds & {"string", "integer", "number", "boolean"} or "enum" in leaf or "const" in leaf:
+            shape.scalar = True
+            if "enum" in leaf or "const" in leaf:
+                enumerated |= {str(v) for v in (leaf["enum"] if "enum" in leaf else [leaf["const"]]) if v is not None}
+            else:
+                unconstrained = True
+    shape.values = None if unconstrained else enumerated
+    return shape
+
+
+def _leaves(side: _Side, node: Any, ctx: str, depth: int = 0) -> Iterator[tuple[Mapping[str, Any], str]]:
+    node, ctx = side.deref(node, ctx)
+    if not isinstance(node, Mapping) or depth > _MAX_DEPTH:
+        return
+    branches = [*node.get("anyOf", ()), *node.get("oneOf", ()), *node.get("allOf", ())]
+    if branches:
+        for branch in branches:
+            yield from _leaves(side, branch, ctx, depth + 1)
+        rest = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf", "allOf")}
+        if _kinds(rest) - {"null"} or "properties" in rest:  # e.g. {"type": "object", "oneOf": [...]}
+            yield rest, ctx
+    elif _kinds(node) != {"null"}:
+        yield node, ctx
+
+
+def _kinds(node: Mapping[str, Any]) -> set[str]:
+    kind = node.get("type")
+    kinds = set(kind) if isinstance(kind, list) else ({kind} if kind else set())
+    if "properties" in node:
+        kinds.add("object")
+    if "items" in node:
+        kinds.add("array")
+    return kinds
+
+
+def _tag(side: _Side, properties: Mapping[str, Any], ctx: str) -> str:
+    """The value of a ``type`` property that has exactly one allowed value ("" if none)."""
+    if "type" not in properties:
+        return ""
+    node, _ = side.deref(properties["type"], ctx)
+    values = node.get("enum") or ([node["const"]] if "const" in node else [])
+    return str(values[0]) if len(values) == 1 else ""
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def compare(
+    ours_key: str, spec_document: Mapping[str, Any], spec_node: Any, *, parameters: bool = False
+) -> list[Difference]:
+    """Every field, value and variant one side has and the other lacks."""
+    if parameters:
+        spec_node = _parameters_schema(_Spec(spec_document), spec_node)
+    out: list[Difference] = []
+    uri = schema_id(ours_key)
+    _compare(ours_key, (_Ours(), {"$ref": uri}, uri), (_Spec(spec_document), spec_node, ""), "$", out, 0)
+    return sorted(set(out))
+
+
+def _parameters_schema(side: _Spec, parameters: list[Any]) -> dict[str, Any]:
+    """An operation's query parameters as the object schema our query models are."""
+    properties = {}
+    for raw in parameters:
+        param, _ = side.deref(raw, "")
+        if param.get("in") == "query":
+            properties[param["name"].removesuffix("[]")] = param.get("schema", {})
+    return {"type": "object", "properties": properties}
+
+
+_Node = tuple[_Side, Any, str]
+
+
+#: Types compared through their own pair are not compared again inside others (a run list
+#: holds runs: the differences of Run are reported once, for Run).
+_PAIRED = frozenset(schema_id(pair.ours) for pair in PAIRS)
+
+
+def _compare(schema: str, ours: _Node, spec: _Node, path: str, out: list[Difference], depth: int) -> None:
+    _, node, ctx = ours
+    paired = depth > 0 and isinstance(node, Mapping) and "$ref" in node and urljoin(ctx, node["$ref"]) in _PAIRED
+    if paired or depth > _MAX_DEPTH:
+        return
+    a, b = _shape(*ours), _shape(*spec)
+
+    def diff(what: str, mine: set[str], theirs: set[str], where: str = path) -> None:
+        out.extend(Difference(schema, where, what, "ours", item) for item in mine - theirs)
+        out.extend(Difference(schema, where, what, "spec", item) for item in theirs - mine)
+
+    if a.scalar and b.scalar:
+        if a.values is not None and b.values is not None:
+            diff("value", a.values, b.values)
+        elif (a.values is None) != (b.values is None):
+            out.append(Difference(schema, path, "enum", "ours" if a.values is not None else "spec", "*"))
+    if a.objects and b.objects and not (a.free_object or b.free_object):
+        tags_a, tags_b = set(a.objects), set(b.objects)
+        if tags_a == {""} or tags_b == {""}:  # untagged on one side: compare all fields together
+            a_props = {k: v for props in a.objects.values() for k, v in props.items()}
+            b_props = {k: v for props in b.objects.values() for k, v in props.items()}
+            _compare_fields(schema, ours[0], spec[0], a_props, b_props, path, out, depth, diff)
+        else:
+            diff("variant", tags_a, tags_b)
+            for tag in sorted(tags_a & tags_b):
+                where = f"{path}<{tag}>"
+                _compare_fields(schema, ours[0], spec[0], a.objects[tag], b.objects[tag], where, out, depth, diff)
+    for item_a in a.items[:1]:
+        for item_b in b.items[:1]:
+            _compare(schema, (ours[0], *item_a), (spec[0], *item_b), f"{path}[]", out, depth + 1)
+
+
+def _compare_fields(
+    schema: str,
+    side_a: _Side,
+    side_b: _Side,
+    props_a: Mapping[str, tuple[Any, str]],
+    props_b: Mapping[str, tuple[Any, str]],
+    path: str,
+    out: list[Difference],
+    depth: int,
+    diff: Any,
+) -> None:
+    diff("field", set(props_a), set(props_b), path)
+    for name in sorted(set(props_a) & set(props_b)):
+        _compare(schema, (side_a, *props_a[name]), (side_b, *props_b[name]), f"{path}.{name}", out, depth + 1)
+
+
+def event_names(spec_document: Mapping[str, Any], node: Any) -> set[str]:
+    """Event names a spec lists for a stream: an ``event`` enum, directly or per branch."""
+    side = _Spec(spec_document)
+    names: set[str] = set()
+    for leaf, _ in _leaves(side, node, ""):
+        event = leaf.get("properties", {}).get("event")
+        if event is not None:
+            event, _ = side.deref(event, "")
+            names |= {str(v) for v in event.get("enum", ())}
+    return names
+
+
+# --------------------------------------------------------------------------- the whole check
+
+
+@functools.cache
+def _load_yaml(path: str, mtime: float) -> Any:
+    # The OpenAI spec is 3 MB: the C loader reads it in under a second, the Python one in ten.
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def load_spec(path: str | os.PathLike[str]) -> Any:
+    p = Path(path)
+    try:
+        return _load_yaml(str(p.resolve()), p.stat().st_mtime)
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the vendor spec ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({exc})") from exc
+
+
+def differences(specs: Mapping[str, Any]) -> list[Difference]:
+    """Every difference between our schemas and the specs (``{"openai": doc, "coze": doc}``)."""
+    found: set[Difference] = set()
+    for pair in PAIRS:
+        node = resolve_pointer(specs[pair.spec], pair.pointer)
+        found.update(compare(pair.ours, specs[pair.spec], node, parameters=pair.parameters))
+    for namespace, spec, pointer in EVENT_LISTS:
+        space = NAMESPACES[namespace]
+        theirs = event_names(specs[spec], resolve_pointer(specs[spec], pointer))
+        key = f"{namespace}/{space.stream_schema}"
+        found.update(Difference(key, "$.event", "value", "ours", e) for e in set(space.events) - theirs)
+        found.update(Difference(key, "$.event", "value", "spec", e) for e in theirs - set(space.events))
+    return sorted(found)
+
+
+# --------------------------------------------------------------------------- deviations file
+
+_ENTRY_KEYS = {"schema", "path", "what", "only_in", "items", "reason"}
+
+
+def load_deviations(path: str | os.PathLike[str]) -> dict[Difference, str]:
+    """The reviewed differences, each with its reason. ConfigError names the entry at fault."""
+    p = Path(path)
+    try:
+        entries = yaml.safe_load(p.read_text(encoding="utf-8")) or []
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the deviations file ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({exc})") from exc
+    if not isinstance(entries, list):
+        raise ConfigError(f"{p}: must be a list of entries")
+    listed: dict[Difference, str] = {}
+    for number, entry in enumerate(entries, start=1):
+        where = f"{p}: entry {number}"
+        if not isinstance(entry, dict) or set(entry) != _ENTRY_KEYS:
+            keys = sorted(entry) if isinstance(entry, dict) else entry
+            raise ConfigError(f"{where}: needs exactly the keys {sorted(_ENTRY_KEYS)} (found {keys})")
+        if not str(entry["reason"]).strip():
+            raise ConfigError(f"{where}: the reason is empty")
+        if entry["what"] not in ("field", "value", "variant", "enum") or entry["only_in"] not in ("ours", "spec"):
+            raise ConfigError(f"{where}: what must be field/value/variant/enum and only_in ours/spec")
+        for item in entry["items"]:
+            listed[Difference(entry["schema"], entry["path"], entry["what"], entry["only_in"], str(item))] = str(
+                entry["reason"]
+            )
+    return listed
+
+
+@dataclass
+class SpecReport:
+    unlisted: list[Difference]
+    #: Listed deviations that no longer exist.
+    stale: list[Difference]
+    listed: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.unlisted and not self.stale
+
+    def to_text(self) -> str:
+        lines = [f"unlisted difference: {d.format()}" for d in self.unlisted]
+        lines += [f"listed deviation no longer found: {d.format()}" for d in self.stale]
+        verdict = "match the specs" if self.ok else "differ from the specs"
+        lines.append(f"check-spec: our schemas {verdict} ({self.listed} reviewed deviation(s))")
+        return "\n".join(lines) + "\n"
+
+
+def check_spec(
+    openai_spec: str | os.PathLike[str], coze_spec: str | os.PathLike[str], deviations: str | os.PathLike[str]
+) -> SpecReport:
+    found = set(differences({"openai": load_spec(openai_spec), "coze": load_spec(coze_spec)}))
+    listed = load_deviations(deviations)
+    return SpecReport(sorted(found - set(listed)), sorted(set(listed) - found), len(listed))

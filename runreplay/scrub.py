@@ -1,0 +1,427 @@
+"""Scrubbing: secrets never reach disk, and scrubbed values keep linking.
+
+A scrubbed value is replaced by a **pseudonym** derived from the value itself
+(``scrubbed-<kind>-<10 hex digits>``), so it is the same everywhere in a cassette, across
+cassettes, and at replay time: runreplay scrubs each replayed request with the same rules
+before matching it, and the pseudonym it computes equals the recorded one. The digest is
+a salted SHA-256; for low-entropy values (user ids, emails) set a private salt through
+the environment variable named by ``salt_env`` so the pseudonyms cannot be reversed by
+guessing.
+
+What is scrubbed:
+
+- header values: Authorization (the scheme is kept), api-key, cookies, OpenAI
+  organization/project, and configured headers;
+- query parameters that carry tokens;
+- anywhere in bodies, URLs and SSE event data: substrings with a known secret shape
+  (OpenAI ``sk-...``, Coze ``pat_...``/``sat_...``, JWTs, bearer tokens, AWS access
+  keys, and, when ``high_entropy`` is on, long random-looking strings);
+- the values at configured JSON paths (``user_id`` anywhere, ``meta.email`` from the
+  root, ``*`` for any key or index), and every other occurrence of those values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from runreplay.cassette import Body, Cassette, Headers, Interaction, Request
+from runreplay.config import check_keys, find_pyproject, read_toml, tool_table
+from runreplay.errors import ConfigError
+
+PSEUDONYM = re.compile(r"scrubbed-[a-z0-9_]+-[0-9a-f]{10}")
+
+#: Known secret shapes. Each is (kind, pattern); the kind names the pseudonym.
+SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+    ("coze_token", r"\b(?:pat|sat)_[A-Za-z0-9]{20,}"),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+    ("aws_key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("bearer", r"(?<=Bearer )(?!scrubbed-)[A-Za-z0-9._~+/-]{16,}=*"),
+)
+DEFAULT_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "cookie",
+        "set-cookie",
+        "openai-organization",
+        "openai-project",
+        "x-coze-token",
+    }
+)
+DEFAULT_QUERY_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "auth", "sig", "signature"})
+_HIGH_ENTROPY = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
+_CONFIG_KEYS = {
+    "headers": "extra header names whose values are secrets",
+    "query_params": "extra query parameters that carry secrets",
+    "json_paths": "JSON paths whose values are scrubbed (e.g. user_id, meta.email, messages.*.content)",
+    "patterns": "extra secret shapes: a table of name = regular expression",
+    "high_entropy": "also scrub long random-looking strings (true/false)",
+    "salt_env": "environment variable holding a private salt for the pseudonyms",
+    "enabled": "scrub at record time (true/false; default true)",
+}
+
+
+@dataclass(frozen=True)
+class ScrubRules:
+    headers: frozenset[str] = DEFAULT_HEADERS
+    query_params: frozenset[str] = DEFAULT_QUERY_PARAMS
+    json_paths: tuple[str, ...] = ()
+    patterns: tuple[tuple[str, str], ...] = SECRET_PATTERNS
+    high_entropy: bool = False
+    salt_env: str = "RUNREPLAY_SCRUB_SALT"
+    enabled: bool = True
+    _compiled: tuple[tuple[str, re.Pattern[str]], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        compiled = tuple((kind, re.compile(rx)) for kind, rx in self.patterns)
+        object.__setattr__(self, "_compiled", compiled)
+
+    @property
+    def compiled(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        return self._compiled
+
+
+# ---------------------------------------------------------------------------- configuration
+
+
+def load_rules(path: Path | None = None, *, search_from: Path | None = None) -> ScrubRules:
+    """Rules from a TOML file: ``[tool.runreplay.scrub]`` of a pyproject.toml, or a rule file
+    whose top level holds the same keys.
+
+    Without ``path``, the nearest pyproject.toml above ``search_from`` (default: the
+    working directory) is used if it has the table; otherwise the defaults apply.
+    """
+    source = Path(path) if path is not None else find_pyproject(search_from)
+    if source is None:
+        return ScrubRules()
+    document = read_toml(source)
+    if source.name != "pyproject.toml" and "tool" not in document:
+        return rules_from_table(document, f"{source}")
+    table = tool_table(document, "scrub", source)
+    if table is None:
+        if path is not None:
+            raise ConfigError(f"{source}: no [tool.runreplay.scrub] table")
+        return ScrubRules()
+    return rules_from_table(table, f"{source}: [tool.runreplay.scrub]")
+
+
+def rules_from_table(table: Any, where: str) -> ScrubRules:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    check_keys(table, _CONFIG_KEYS, where)
+    headers = _string_list(table, "headers", where)
+    params = _string_list(table, "query_params", where)
+    paths = _string_list(table, "json_paths", where)
+    extra = table.get("patterns", {})
+    if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
+        raise ConfigError(f"{where}: 'patterns' must be a table of name = \"regular expression\"")
+    patterns = list(SECRET_PATTERNS)
+    for name, rx in extra.items():
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise ConfigError(f"{where}: pattern name {name!r} must be lower-case letters, digits and _")
+        try:
+            re.compile(rx)
+        except re.error as exc:
+            raise ConfigError(f"{where}: pattern {name!r} is not a valid regular expression: {exc}") from None
+        patterns.append((name, rx))
+    for flag in ("high_entropy", "enabled"):
+        if flag in table and not isinstance(table[flag], bool):
+            raise ConfigError(f"{where}: {flag!r} must be true or false, found {table[flag]!r}")
+    salt_env = table.get("salt_env", "RUNREPLAY_SCRUB_SALT")
+    if not isinstance(salt_env, str):
+        raise ConfigError(f"{where}: 'salt_env' must be a string")
+    return ScrubRules(
+        headers=DEFAULT_HEADERS | {h.lower() for h in headers},
+        query_params=DEFAULT_QUERY_PARAMS | {p.lower() for p in params},
+        json_paths=tuple(paths),
+        patterns=tuple(patterns),
+        high_entropy=bool(table.get("high_entropy", False)),
+        salt_env=salt_env,
+        enabled=bool(table.get("enabled", True)),
+    )
+
+
+def _string_list(table: dict[str, Any], key: str, where: str) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: {key!r} must be a list of non-empty strings, found {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------- the scrubber
+
+
+class Scrubber:
+    """Applies rules to requests, responses and whole cassettes, with stable pseudonyms."""
+
+    def __init__(self, rules: ScrubRules | None = None) -> None:
+        self.rules = rules or ScrubRules()
+        self._salt = os.environ.get(self.rules.salt_env, "runreplay").encode("utf-8")
+        self._paths = [_split_path(p) for p in self.rules.json_paths]
+        #: Values scrubbed so far (value -> pseudonym): replaced wherever else they appear.
+        self.known: dict[str, str] = {}
+
+    def pseudonym(self, value: str, kind: str) -> str:
+        if PSEUDONYM.fullmatch(value):
+            return value
+        digest = hashlib.sha256(self._salt + b"\0" + value.encode("utf-8")).hexdigest()[:10]
+        made = f"scrubbed-{kind}-{digest}"
+        if len(value) >= 4:
+            self.known[value] = made
+        return made
+
+    # -- strings
+    def text(self, value: str) -> str:
+        for kind, rx in self.rules.compiled:
+            value = rx.sub(lambda m, kind=kind: self.pseudonym(m.group(0), kind), value)  # type: ignore[misc]
+        if self.rules.high_entropy:
+            value = _HIGH_ENTROPY.sub(
+                lambda m: self.pseudonym(m.group(0), "secret") if _entropy(m.group(0)) > 4.0 else m.group(0), value
+            )
+        for secret, made in self.known.items():
+            if secret in value:
+                value = value.replace(secret, made)
+        return value
+
+    def json(self, value: Any) -> Any:
+        value = self._json_paths(value)
+        return self._walk(value)
+
+    def _walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self._walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._walk(v) for k, v in value.items()}
+        return value
+
+    def _json_paths(self, value: Any) -> Any:
+        for path in self._paths:
+            value = _replace_at(value, path, lambda leaf, key: self.pseudonym(str(leaf), _kind(key)))
+        return value
+
+    # -- HTTP parts
+    def headers(self, headers: Headers) -> Headers:
+        out = []
+        for name, value in headers.items():
+            value = self._header_value(name, value) if name in self.rules.headers else self.text(value)
+            out.append((name, value))
+        return Headers(out)
+
+    def _header_value(self, name: str, value: str) -> str:
+        scheme, sep, rest = value.partition(" ")
+        if sep and scheme.lower() in ("bearer", "basic", "token") and rest:
+            return f"{scheme} {self.pseudonym(rest, _kind(name))}"
+        if name in ("cookie", "set-cookie"):
+            return _scrub_cookie(value, lambda v: self.pseudonym(v, "cookie"), every_pair=name == "cookie")
+        return self.pseudonym(value, _kind(name))
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        query = [
+            (k, self.pseudonym(v, _kind(k)) if k.lower() in self.rules.query_params and v else self.text(v))
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        path = self.text(parts.path)
+        rebuilt = urlencode(query, quote_via=quote, safe="") if parts.query else parts.query
+        return urlunsplit((parts.scheme, parts.netloc, path, rebuilt, parts.fragment))
+
+    def body(self, body: Body) -> Body:
+        if body.kind == "json":
+            return Body("json", self.json(body.value), decoded_from=body.decoded_from)
+        if body.kind == "text":
+            return Body("text", self.text(body.value), decoded_from=body.decoded_from)
+        if body.kind == "sse":
+            for event in body.events:
+                if event.data_is_json:
+                    event.data = self.json(event.data)
+                elif isinstance(event.data, str):
+                    event.data = self.text(event.data)
+            return body
+        return body
+
+    def request(self, request: Request) -> Request:
+        # Bodies first: JSON paths there teach the scrubber values that may also sit in the URL.
+        body = self.body(request.body)
+        return Request(request.method, self.url(request.url), self.headers(request.headers), body)
+
+    def interaction(self, interaction: Interaction) -> Interaction:
+        interaction.request = self.request(interaction.request)
+        response = interaction.response
+        response.body = self.body(response.body)
+        response.headers = self.headers(response.headers)
+        return interaction
+
+    def interactions(self, items: list[Interaction]) -> None:
+        """Scrub in place, twice: the second pass replaces values learnt from later ones."""
+        for _ in range(2):
+            for interaction in items:
+                self.interaction(interaction)
+
+    def cassette(self, cassette: Cassette) -> Cassette:
+        self.interactions(cassette.interactions)
+        return cassette
+
+
+def _kind(name: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "value"
+
+
+def _entropy(text: str) -> float:
+    counts = {c: text.count(c) for c in set(text)}
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _scrub_cookie(value: str, replace: Any, *, every_pair: bool) -> str:
+    """Cookie: every ``name=value`` pair is a cookie; Set-Cookie: only the first, then attributes."""
+    parts = []
+    for index, part in enumerate(value.split(";")):
+        name, sep, content = part.partition("=")
+        if sep and content and (every_pair or index == 0):
+            parts.append(f"{name}={replace(content)}")
+        else:
+            parts.append(part)
+    return ";".join(parts)
+
+
+def _split_path(path: str) -> tuple[bool, tuple[str, ...]]:
+    """(anywhere, parts): a bare key matches at any depth, a dotted path from the root."""
+    parts = tuple(path.removeprefix("$.").split("."))
+    return len(parts) == 1 and parts[0] != "*", parts
+
+
+def _replace_at(value: Any, spec: tuple[bool, tuple[str, ...]], make: Any) -> Any:
+    anywhere, parts = spec
+    if anywhere:
+        return _replace_key_anywhere(value, parts[0], make)
+    return _replace_path(value, parts, make)
+
+
+def _replace_key_anywhere(value: Any, key: str, make: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: (
+                make(v, k)
+                if k == key and isinstance(v, (str, int)) and not isinstance(v, bool)
+                else _replace_key_anywhere(v, key, make)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_replace_key_anywhere(v, key, make) for v in value]
+    return value
+
+
+def _replace_path(value: Any, parts: tuple[str, ...], make: Any) -> Any:
+    if not parts:
+        return value
+    head, rest = parts[0], parts[1:]
+    if isinstance(value, dict):
+        out = dict(value)
+        for key in list(value) if head == "*" else [head] if head in value else []:
+            leaf = value[key]
+            if rest:
+                out[key] = _replace_path(leaf, rest, make)
+            elif isinstance(leaf, (str, int)) and not isinstance(leaf, bool):
+                out[key] = make(leaf, key)
+        return out
+    if isinstance(value, list) and (head == "*" or head.isdigit()):
+        items = list(value)
+        for index in range(len(items)) if head == "*" else [int(head)]:
+            if index < len(items):
+                items[index] = _replace_path(items[index], rest, make) if rest else make(items[index], head)
+        return items
+    return value
+
+
+# ---------------------------------------------------------------------------- checking
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path | None
+    interaction: int
+    location: str
+    kind: str
+    excerpt: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{where}interaction {self.interaction} at {self.location}: {self.kind} {self.excerpt}"
+
+
+def find_secrets(cassette: Cassette, rules: ScrubRules | None = None) -> list[Finding]:
+    """Every secret-shaped value left in a cassette, with its JSON path."""
+    rules = rules or ScrubRules()
+    scrubber = Scrubber(rules)
+    findings: list[Finding] = []
+    for index, interaction in enumerate(cassette.interactions):
+        base = f"$.interactions[{index}]"
+        for location, value in _strings(interaction.to_json(), base):
+            for kind in _secret_kinds(value, location, rules, scrubber):
+                findings.append(Finding(cassette.path, index, location, kind, _excerpt(value)))
+    return findings
+
+
+def _secret_kinds(value: str, location: str, rules: ScrubRules, scrubber: Scrubber) -> Iterator[str]:
+    header = re.search(r"\.headers\.([^.\[]+)(?:\[\d+\])?$", location)
+    if header and header.group(1) in rules.headers and not PSEUDONYM.search(value):
+        yield f"secret header {header.group(1)}"
+        return
+    for kind, rx in rules.compiled:
+        if rx.search(value):
+            yield kind
+    if rules.high_entropy and any(
+        _entropy(m.group(0)) > 4.0 and not PSEUDONYM.fullmatch(m.group(0)) for m in _HIGH_ENTROPY.finditer(value)
+    ):
+        yield "high-entropy string"
+    if location.endswith(".url"):
+        for key, val in parse_qsl(urlsplit(value).query, keep_blank_values=True):
+            if key.lower() in rules.query_params and val and not PSEUDONYM.fullmatch(val):
+                yield f"token in query parameter {key}"
+    for anywhere, parts in scrubber._paths:
+        if _path_matches(location, anywhere, parts) and not PSEUDONYM.fullmatch(value):
+            yield f"value at configured path {'.'.join(parts)}"
+
+
+def _path_matches(location: str, anywhere: bool, parts: tuple[str, ...]) -> bool:
+    tail = re.sub(r"\[(\d+)\]", r".\1", location).split(".")
+    if anywhere:
+        return tail[-1] == parts[0]
+    for anchor in ("json", "data"):
+        if anchor in tail:
+            rest = tail[tail.index(anchor) + 1 :]
+            if len(rest) == len(parts) and all(p in ("*", r) for p, r in zip(parts, rest, strict=True)):
+                return True
+    return False
+
+
+def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{where}[{index}]")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield where, str(value)
+
+
+def _excerpt(value: str) -> str:
+    # Never print a secret in full, not even in a report.
+    shown = value if len(value) <= 12 else value[:6] + "..." + value[-2:]
+    return repr(shown)

@@ -1,0 +1,182 @@
+"""The generated JSON schemas: current on disk, well-formed, and read the same way by
+jsonschema and by the drift walker."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from runreplay import schema
+from runreplay.importers import import_file
+from runreplay.models import unknown_fields
+from runreplay.providers import Unrouted, match
+from runreplay.schema.generate import DIALECT, generate, key_of, model_classes
+from runreplay.schema.walker import ANNOTATIONS, SCHEMA_VIOLATIONS, UNDERSTOOD_KEYWORDS, UNKNOWN_FIELD
+from runreplay.validation import check_cassette
+
+TRAFFIC = Path(__file__).resolve().parents[1].parent / "shared" / "real-traffic" / "openai-assistants"
+SCHEMAS = generate()
+
+
+def test_committed_schemas_are_current() -> None:
+    stale = schema.stale_files(schema.DEFAULT_DIR)
+    assert stale == [], f"{len(stale)} stale file(s) in schemas/, run `runreplay schemas export`: {stale[:5]}"
+
+
+def test_export_writes_removes_and_keeps_hand_written_files(tmp_path: Path) -> None:
+    (tmp_path / "deviations.yaml").write_text("[]\n")
+    (tmp_path / "openai" / "v3").mkdir(parents=True)
+    (tmp_path / "openai" / "v3" / "Gone.json").write_text("{}")
+    assert schema.stale_files(tmp_path)  # nothing generated there yet
+    schema.export(tmp_path)
+    assert schema.stale_files(tmp_path) == []
+    assert not (tmp_path / "openai" / "v3" / "Gone.json").exists()
+    assert (tmp_path / "deviations.yaml").read_text() == "[]\n"
+    run = tmp_path / "openai" / "v2" / "Run.json"
+    run.write_text(run.read_text().replace('"queued"', '"waiting"'))
+    assert schema.stale_files(tmp_path) == ["openai/v2/Run.json"]
+
+
+def test_one_file_per_type_with_an_id_and_the_2020_12_dialect() -> None:
+    assert {"openai/v1/Run", "openai/v2/Run", "openai/v2/RunStep", "coze/Chat", "coze/ChatEvent"} <= set(SCHEMAS)
+    for key, body in SCHEMAS.items():
+        assert body["$schema"] == DIALECT
+        assert body["$id"] == f"{schema.BASE_URI}{key}.json"
+        Draft202012Validator.check_schema(body)
+
+
+def _nodes(node: Any) -> list[dict[str, Any]]:
+    """Every schema object inside ``node`` (not the property-name maps themselves)."""
+    if isinstance(node, list):
+        return [n for item in node for n in _nodes(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [node]
+    for key, value in node.items():
+        if key == "properties":
+            found += [n for sub in value.values() for n in _nodes(sub)]
+        elif key not in ("discriminator", "enum", "const", "required"):
+            found += _nodes(value)
+    return found
+
+
+def test_every_reference_resolves_to_a_generated_file() -> None:
+    ids = {body["$id"] for body in SCHEMAS.values()}
+    for body in SCHEMAS.values():
+        for node in _nodes(body):
+            targets = [node["$ref"]] if "$ref" in node else []
+            targets += list(node.get("discriminator", {}).get("mapping", {}).values())
+            for target in targets:
+                assert urljoin(body["$id"], target) in ids, (body["$id"], target)
+
+
+def test_the_walker_understands_every_keyword_the_generator_emits() -> None:
+    used = {key for body in SCHEMAS.values() for node in _nodes(body) for key in node}
+    assert used <= UNDERSTOOD_KEYWORDS | ANNOTATIONS, used - UNDERSTOOD_KEYWORDS - ANNOTATIONS
+
+
+def test_documented_objects_are_open_and_maps_are_maps() -> None:
+    run = SCHEMAS["openai/v2/Run"]
+    assert run["additionalProperties"] is True  # vendors add fields: accepted, reported by drift
+    assert "properties" not in SCHEMAS["openai/v2/Run"]["properties"]["metadata"]
+    assert SCHEMAS["coze/Chat"]["properties"]["meta_data"]["anyOf"][0]["additionalProperties"] == {"type": "string"}
+
+
+def test_validators_are_compiled_once() -> None:
+    assert schema.validator("openai/v2/Run") is schema.validator("openai/v2/Run")
+
+
+# --------------------------------------------------------------------------- the walker agrees with jsonschema
+
+
+def _payloads() -> list[tuple[str, Any]]:
+    """(schema key, payload) of every response body and stream event in the real recordings."""
+    out = []
+    for path in sorted(TRAFFIC.iterdir()):
+        for interaction in import_file(path).interactions:
+            matched = match(interaction)
+            assert not isinstance(matched, Unrouted) and matched.route.response
+            body = interaction.response.body
+            if body.kind == "json" and interaction.response.status < 400:
+                out.append((matched.schema_key(matched.route.response), body.value))
+            elif body.kind == "sse":
+                out += [(str(matched.event_key(e.event)), e.data) for e in body.events if e.data_is_json]
+    return out
+
+
+PAYLOADS = _payloads()
+
+
+def _mutations(value: dict[str, Any]) -> list[dict[str, Any]]:
+    """Broken copies of a payload: one per kind of change, at the top and one level down."""
+    out = []
+    for key in list(value)[:6]:
+        broken: Any
+        for broken in (None, "text", 12345, [], {"x": 1}):
+            copied = copy.deepcopy(value)
+            copied[key] = broken
+            out.append(copied)
+        removed = copy.deepcopy(value)
+        del removed[key]
+        out.append(removed)
+    return out
+
+
+def test_real_payloads_are_valid_for_both() -> None:
+    assert len(PAYLOADS) > 500
+    for key, value in PAYLOADS:
+        assert schema.is_valid(key, value), key
+        assert not [i for i in schema.classify(key, value) if i.category in SCHEMA_VIOLATIONS], key
+
+
+def test_broken_payloads_are_invalid_for_both() -> None:
+    checked = 0
+    for key, value in PAYLOADS[::7]:
+        for broken in _mutations(value):
+            rejected = not schema.is_valid(key, broken)
+            walker_rejects = any(i.category in SCHEMA_VIOLATIONS for i in schema.classify(key, broken))
+            assert rejected == walker_rejects, (key, broken)
+            checked += rejected
+    assert checked > 200
+
+
+MODELS = {key_of(model): model for model in model_classes()}
+
+
+def test_models_and_schemas_agree_on_unknown_fields() -> None:
+    for key, value in PAYLOADS:
+        from_model = unknown_fields(MODELS[key].model_validate(value))
+        from_schema = [i.path for i in schema.classify(key, value) if i.category == UNKNOWN_FIELD]
+        assert sorted(from_model) == sorted(from_schema), key
+    extra = {**PAYLOADS[0][1], "brand_new": {"x": 1}}
+    assert unknown_fields(MODELS[PAYLOADS[0][0]].model_validate(extra)) == ["$.brand_new"]
+
+
+def test_a_v1_recording_read_as_v2_shows_its_v1_fields() -> None:
+    found = check_cassette(import_file(TRAFFIC / "lemur_v1__runs.yml"), api_version="v2")
+    kinds = {(v.category, v.path.rsplit(".", 1)[-1], v.found) for v in found}
+    assert ("unknown_field", "file_ids", "array of 0 items") in kinds
+    assert ("new_enum_value", "type", 'string "retrieval"') in kinds
+
+
+def test_generation_is_deterministic() -> None:
+    first = json.dumps(generate(), sort_keys=True)
+    assert json.dumps(generate(), sort_keys=True) == first
+
+
+@pytest.mark.parametrize("key", ["openai/v2/AssistantStreamEvent", "coze/ChatEvent"])
+def test_stream_event_schemas_validate_events(key: str) -> None:
+    event = "thread.run.created" if key.startswith("openai") else "conversation.chat.created"
+    good = next(v for k, v in PAYLOADS if k == "openai/v2/Run") if key.startswith("openai") else _coze_chat()
+    assert schema.is_valid(key, {"event": event, "data": good})
+    assert not schema.is_valid(key, {"event": event + ".new", "data": good})
+
+
+def _coze_chat() -> dict[str, Any]:
+    return {"id": "1", "conversation_id": "2", "bot_id": "3", "status": "created"}

@@ -1,0 +1,135 @@
+"""Our schemas against the vendors' OpenAPI specs, with the reviewed deviations."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from runreplay import schema
+from runreplay.cli_schemas import schemas as schemas_command
+from runreplay.errors import ConfigError
+from runreplay.schema.spec_check import (
+    Difference,
+    check_spec,
+    compare,
+    differences,
+    load_deviations,
+    load_spec,
+    resolve_pointer,
+)
+
+SPECS = Path(__file__).resolve().parents[1].parent / "shared" / "specs"
+OPENAI_SPEC = SPECS / "openai-openapi.yaml"
+COZE_SPEC = SPECS / "coze-openapi.yaml"
+DEVIATIONS = schema.DEFAULT_DIR / "deviations.yaml"
+
+
+@pytest.fixture(scope="module")
+def specs() -> dict[str, Any]:
+    return {"openai": load_spec(OPENAI_SPEC), "coze": load_spec(COZE_SPEC)}
+
+
+def test_our_schemas_match_the_specs_up_to_the_reviewed_deviations() -> None:
+    report = check_spec(OPENAI_SPEC, COZE_SPEC, DEVIATIONS)
+    assert report.unlisted == [], report.to_text()
+    assert report.stale == [], report.to_text()
+    assert report.listed >= 20
+
+
+def test_every_deviation_has_a_reason() -> None:
+    entries = yaml.safe_load(DEVIATIONS.read_text(encoding="utf-8"))
+    assert all(len(entry["reason"].split()) >= 5 for entry in entries)
+
+
+def test_the_specs_are_cached_once_read() -> None:
+    assert load_spec(OPENAI_SPEC) is load_spec(OPENAI_SPEC)
+
+
+def test_a_field_or_status_only_the_spec_has_is_reported(specs: dict[str, Any]) -> None:
+    run_object = copy.deepcopy(resolve_pointer(specs["openai"], "/components/schemas/RunObject"))
+    run_object["properties"]["priority"] = {"type": "string"}
+    run_object["properties"]["status"]["enum"].append("paused")
+    found = set(compare("openai/v2/Run", specs["openai"], run_object))
+    assert Difference("openai/v2/Run", "$", "field", "spec", "priority") in found
+    assert Difference("openai/v2/Run", "$.status", "value", "spec", "paused") in found
+    assert Difference("openai/v2/Run", "$", "field", "ours", "tool_resources") in found
+
+
+def test_a_union_member_only_one_side_has_is_reported(specs: dict[str, Any]) -> None:
+    found = set(
+        compare("openai/v1/Run", specs["openai"], resolve_pointer(specs["openai"], "/components/schemas/RunObject"))
+    )
+    assert Difference("openai/v1/Run", "$.tools[]", "variant", "ours", "retrieval") in found
+    assert Difference("openai/v1/Run", "$.tools[]", "variant", "spec", "file_search") in found
+    assert Difference("openai/v1/Run", "$", "field", "ours", "file_ids") in found
+    assert Difference("openai/v1/Run", "$.status", "value", "spec", "incomplete") in found
+
+
+def test_stream_events_are_compared(specs: dict[str, Any]) -> None:
+    edited = copy.deepcopy(specs)
+    run_events = resolve_pointer(edited["openai"], "/components/schemas/RunStreamEvent")["oneOf"]
+    run_events[0]["properties"]["event"]["enum"] = ["thread.run.paused"]
+    found = set(differences(edited))
+    key = "openai/v2/AssistantStreamEvent"
+    assert Difference(key, "$.event", "value", "spec", "thread.run.paused") in found
+    assert Difference(key, "$.event", "value", "ours", "thread.run.created") in found
+
+
+def test_a_listed_difference_that_is_gone_is_reported(tmp_path: Path) -> None:
+    extra = {
+        "schema": "openai/v2/Run",
+        "path": "$",
+        "what": "field",
+        "only_in": "spec",
+        "items": ["long_gone"],
+        "reason": "An entry for a difference that does not exist.",
+    }
+    entries = [*yaml.safe_load(DEVIATIONS.read_text(encoding="utf-8")), extra]
+    path = tmp_path / "deviations.yaml"
+    path.write_text(yaml.safe_dump(entries), encoding="utf-8")
+    report = check_spec(OPENAI_SPEC, COZE_SPEC, path)
+    assert report.stale == [Difference("openai/v2/Run", "$", "field", "spec", "long_gone")]
+    assert not report.ok
+
+
+def test_an_unlisted_difference_fails(tmp_path: Path) -> None:
+    entries = [e for e in yaml.safe_load(DEVIATIONS.read_text(encoding="utf-8")) if e["path"] != "$.status"]
+    path = tmp_path / "deviations.yaml"
+    path.write_text(yaml.safe_dump(entries), encoding="utf-8")
+    report = check_spec(OPENAI_SPEC, COZE_SPEC, path)
+    assert report.unlisted == [Difference("coze/Chat", "$.status", "enum", "ours", "*")]
+    result = CliRunner().invoke(
+        schemas_command,
+        ["check-spec", "--openai-spec", str(OPENAI_SPEC), "--coze-spec", str(COZE_SPEC), "--deviations", str(path)],
+    )
+    assert result.exit_code == 1
+    assert "unlisted difference: coze/Chat $.status: enum '*' only in ours" in result.output
+
+
+def test_the_check_spec_command() -> None:
+    args = ["check-spec", "--openai-spec", str(OPENAI_SPEC), "--coze-spec", str(COZE_SPEC)]
+    result = CliRunner().invoke(schemas_command, args)
+    assert result.exit_code == 0, result.output
+    assert "our schemas match the specs" in result.output
+    missing = CliRunner().invoke(schemas_command, [*args[:-1], "/nonexistent/coze.yaml"])
+    assert missing.exit_code == 2 and "/nonexistent/coze.yaml: cannot read the vendor spec" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"schema": "x", "path": "$", "what": "field", "only_in": "ours", "items": ["a"]}, "needs exactly the keys"),
+        ({"schema": "x", "path": "$", "what": "field", "only_in": "ours", "items": ["a"], "reason": " "}, "empty"),
+        ({"schema": "x", "path": "$", "what": "shape", "only_in": "ours", "items": ["a"], "reason": "r"}, "what must"),
+    ],
+)
+def test_deviation_file_mistakes_name_the_entry(tmp_path: Path, entry: dict[str, Any], message: str) -> None:
+    path = tmp_path / "deviations.yaml"
+    path.write_text(yaml.safe_dump([entry]), encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"deviations.yaml: entry 1: .*{message}"):
+        load_deviations(path)
