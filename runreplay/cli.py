@@ -12,9 +12,8 @@ from pathlib import Path
 import click
 
 from runreplay import __version__
+from runreplay.cli_common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, recording_files
 from runreplay.errors import RunReplayError
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
 class _Group(click.Group):
@@ -114,32 +113,17 @@ def import_(sources: tuple[Path, ...], out: Path, exact: bool) -> None:
     """
     from runreplay.importers import import_many
 
-    files = _expand(sources, suffixes=(".yaml", ".yml", ".json", ".har"))
+    files = recording_files(sources)
     written = import_many(files, out, exact=exact)
     for source, target in zip(files, written, strict=False):
         click.echo(f"{source} -> {target}")
     click.echo(f"imported {len(written)} recording(s) into {out}")
 
 
-def _expand(sources: tuple[Path, ...], suffixes: tuple[str, ...]) -> list[Path]:
-    """Files named directly, plus matching files under named folders; missing paths are usage errors."""
-    files: list[Path] = []
-    for source in sources:
-        if source.is_dir():
-            files.extend(sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in suffixes))
-        elif source.is_file():
-            files.append(source)
-        else:
-            raise click.BadParameter(f"{source}: no such file or folder", param_hint="SOURCES")
-    if not files:
-        raise click.BadParameter("no recordings found in the given folders", param_hint="SOURCES")
-    return files
-
-
 def _register() -> None:
-    from runreplay.cli_schemas import COMMANDS
+    from runreplay import cli_cassettes, cli_schemas
 
-    for command in COMMANDS:
+    for command in (*cli_cassettes.COMMANDS, *cli_schemas.COMMANDS):
         main.add_command(command)
 
 

@@ -14,22 +14,25 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from runreplay import compare as comparing
 from runreplay import schema
-from runreplay.cassette import Cassette, load
+from runreplay.cassette import Cassette
+from runreplay.cli_common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    exit_2_on_errors,
+    load_recording,
+    progress,
+    recording_files,
+)
 from runreplay.drift import drift as drift_report
 from runreplay.drift import load_config
-from runreplay.errors import RunReplayError
 from runreplay.validation import Violation, check_cassette
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-RECORDING_SUFFIXES = (".json", ".yaml", ".yml", ".har")
 _SHARED_SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
 
 _paths = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
@@ -41,48 +44,11 @@ _api_version = click.option(
 )
 
 
-@contextmanager
-def _exit_2_on_errors() -> Iterator[None]:
-    """runreplay's own errors (unreadable cassettes, bad configuration) -> one paragraph, exit 2."""
-    try:
-        yield
-    except RunReplayError as exc:
-        click.echo(f"runreplay: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-
-
-def recording_files(paths: tuple[Path, ...]) -> list[Path]:
-    """The files named, plus every recording under the folders named."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in RECORDING_SUFFIXES)
-            files.extend(found)
-        else:
-            files.append(path)
-    return files
-
-
-def load_recording(path: Path) -> Cassette:
-    """A runreplay cassette, or another tool's recording converted on the fly."""
-    try:
-        is_cassette = path.suffix.lower() == ".json" and '"format"' in path.read_text(encoding="utf-8")[:200]
-    except (OSError, UnicodeDecodeError):
-        is_cassette = False  # let the loader report it with the file's name
-    if is_cassette:
-        return load(path)
-    from runreplay.importers import import_file
-
-    cassette = import_file(path)
-    cassette.path = path
-    return cassette
-
-
 def _recordings(paths: tuple[Path, ...]) -> list[Cassette]:
     files = recording_files(paths)
     if not files:
         raise click.UsageError("no recordings found (give cassette files or folders holding them)")
-    return [load_recording(p) for p in files]
+    return [load_recording(p) for p in progress(files, "reading recordings")]
 
 
 # --------------------------------------------------------------------------- validate
@@ -111,7 +77,7 @@ def validate(paths: tuple[Path, ...], fmt: str, api_version: str | None) -> None
     """
     if not paths:
         raise click.UsageError("give at least one cassette file or folder")
-    with _exit_2_on_errors():
+    with exit_2_on_errors():
         cassettes = _recordings(paths)
         results = [(c, check_cassette(c, api_version=api_version, unknown_fields=False)) for c in cassettes]
     total = sum(v.is_violation for _, found in results for v in found)
@@ -201,7 +167,7 @@ def drift(
       runreplay drift old_v1.json --api-version v2          # would v1 traffic pass as v2?
       runreplay drift --compare before.json after.json      # after re-recording
     """
-    with _exit_2_on_errors():
+    with exit_2_on_errors():
         if compare is not None:
             if paths:
                 raise click.UsageError("give either PATH... or --compare OLD NEW, not both")
@@ -296,7 +262,7 @@ def check_spec_command(openai_spec: Path, coze_spec: Path, deviations: Path) -> 
     """
     from runreplay.schema.spec_check import check_spec
 
-    with _exit_2_on_errors():
+    with exit_2_on_errors():
         report = check_spec(openai_spec, coze_spec, deviations)
     click.echo(report.to_text(), nl=False)
     sys.exit(EXIT_OK if report.ok else EXIT_FINDINGS)

@@ -224,7 +224,7 @@ class Scrubber:
         scheme, sep, rest = value.partition(" ")
         if sep and scheme.lower() in ("bearer", "basic", "token") and rest:
             return f"{scheme} {self.pseudonym(rest, _kind(name))}"
-        if name in ("cookie", "set-cookie"):
+        if name in ("cookie", "set-cookie") and "=" in value:
             return _scrub_cookie(value, lambda v: self.pseudonym(v, "cookie"), every_pair=name == "cookie")
         return self.pseudonym(value, _kind(name))
 

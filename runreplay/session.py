@@ -80,8 +80,12 @@ class Session:
         scrub: ScrubRules | None = None,
         validate: str = "error",
         validate_replay: bool = False,
+        record_to: str | Path | None = None,
     ) -> None:
         self.path = Path(path)
+        #: Write only this session's recordings to another file (``runreplay record`` gives
+        #: each process of a command its own part, merged afterwards).
+        self.record_to = Path(record_to) if record_to is not None else None
         self.record_mode = RecordMode.parse(record_mode)
         self.match = match or MatchConfig()
         if unused not in UNUSED_POLICIES:
@@ -316,10 +320,12 @@ class Session:
         """Write the cassette if anything was recorded. Atomic; safe to call twice."""
         if not self.recorded or self.saved:
             return None
-        base = [] if self.record_mode is RecordMode.REWRITE else list(self.cassette.interactions)
+        fresh = self.record_mode is RecordMode.REWRITE or self.record_to is not None
+        base = [] if fresh else list(self.cassette.interactions)
+        target = self.record_to or self.path
         # Streams are recorded when they end; the cassette keeps the order requests were sent in.
         self.recorded.sort(key=lambda item: item.at_ms)
-        meta = self._meta()
+        meta = self._meta(fresh)
         # The timeline starts at the first request; new episodes continue after the old one.
         delta = (base[-1].at_ms if base else 0) - self.recorded[0].at_ms
         for item in self.recorded:
@@ -328,15 +334,15 @@ class Session:
             self.scrubber.interactions(self.recorded)  # secrets never reach disk
         interactions = base + self.recorded
         timelines = [t.to_json() for t in build_timelines(interactions, RESOURCE_SPECS).values()]
-        cassette = Cassette(interactions=interactions, meta=meta, path=self.path, timelines=timelines)
+        cassette = Cassette(interactions=interactions, meta=meta, path=target, timelines=timelines)
         self._saved_interactions = interactions
-        with _directory_lock(self.path.parent):
-            cassette.save(self.path)
+        with _directory_lock(target.parent):
+            cassette.save(target)
         self.saved = True
-        return self.path
+        return target
 
-    def _meta(self) -> dict[str, Any]:
-        meta = dict(self.cassette.meta) if self.record_mode is not RecordMode.REWRITE else {}
+    def _meta(self, fresh: bool) -> dict[str, Any]:
+        meta = {} if fresh else dict(self.cassette.meta)
         meta["runreplay"] = __version__
         meta.setdefault("provider", detect_provider(self.recorded))
         client = detect_client(self.recorded)

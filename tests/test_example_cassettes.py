@@ -9,11 +9,12 @@ import pytest
 
 from runreplay.cassette import load
 from runreplay.demo import coze_chat, openai_tool_run
+from runreplay.scrub import find_secrets
 from runreplay.session import use_cassette
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 ALL = sorted(CASSETTES.rglob("*.json"))
-SECRET = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|pat_[A-Za-z0-9]{8,}|Bearer\s+[A-Za-z0-9._-]{8,})")
+SECRET = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|pat_[A-Za-z0-9]{8,}|Bearer\s+(?!scrubbed-)[A-Za-z0-9._-]{8,})")
 
 
 def test_examples_exist() -> None:
@@ -31,6 +32,7 @@ def test_example_loads_and_holds_no_secret(path: Path) -> None:
     assert cassette.meta["runreplay"]
     assert len(cassette) > 0
     assert not SECRET.search(path.read_text()), f"secret-shaped value in {path}"
+    assert find_secrets(cassette) == []
 
 
 def test_demo_openai_cassette_replays_offline() -> None:

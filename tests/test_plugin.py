@@ -243,7 +243,9 @@ POLLING_TESTS = textwrap.dedent(
 )
 
 
-def test_replay_options_unused_policy_and_inspection(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_options_unused_policy_and_inspection(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytester.makeini("[pytest]\nasyncio_mode = auto\n")
     pytester.makepyfile(test_polling_flow=POLLING_TESTS)
     with Emulator(port=0, phase_seconds=1.0) as emulator:

@@ -72,8 +72,9 @@ def test_recording_a_violating_payload_fails_with_the_violation(tmp_path: Path, 
 
 
 def test_warn_policy_records_and_warns(tmp_path: Path, vendor: str) -> None:
-    with pytest.warns(SchemaViolationWarning, match="new enum value"), use_cassette(
-        tmp_path / "c.json", record_mode="once", validate="warn"
+    with (
+        pytest.warns(SchemaViolationWarning, match="new enum value"),
+        use_cassette(tmp_path / "c.json", record_mode="once", validate="warn"),
     ):
         _retrieve(vendor)
 

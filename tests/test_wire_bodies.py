@@ -8,6 +8,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import httpx2
@@ -22,7 +23,7 @@ STREAM = b'event: thread.run.created\ndata: {"id":"run_1"}\n\nevent: done\ndata:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    extra: dict[str, tuple[str, bytes, str | None]] = {}
+    extra: ClassVar[dict[str, tuple[str, bytes, str | None]]] = {}
 
     def do_GET(self) -> None:
         routes = {

@@ -1,0 +1,71 @@
+"""What every runreplay command shares: finding recordings, loading them, exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from runreplay.cassette import Cassette, load
+from runreplay.errors import RunReplayError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+RECORDING_SUFFIXES = (".json", ".yaml", ".yml", ".har")
+T = TypeVar("T")
+
+
+@contextmanager
+def exit_2_on_errors() -> Iterator[None]:
+    """runreplay's own errors (unreadable cassettes, bad configuration) -> one paragraph, exit 2."""
+    try:
+        yield
+    except RunReplayError as exc:
+        click.echo(f"runreplay: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def recording_files(paths: Iterable[Path], suffixes: tuple[str, ...] = RECORDING_SUFFIXES) -> list[Path]:
+    """The files named, plus every recording under the folders named; a missing path is a usage error."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise click.BadParameter(f"{path}: no such file or folder", param_hint="PATHS")
+    if not files:
+        raise click.UsageError("no recordings found (give cassette files or folders holding them)")
+    return files
+
+
+def is_cassette(path: Path) -> bool:
+    """A runreplay cassette (as opposed to another tool's recording), judged by its start."""
+    try:
+        return path.suffix.lower() == ".json" and '"format"' in path.read_text(encoding="utf-8")[:200]
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def load_recording(path: Path) -> Cassette:
+    """A runreplay cassette, or another tool's recording converted on the fly."""
+    if is_cassette(path):
+        return load(path)
+    from runreplay.importers import import_file
+
+    cassette = import_file(path)
+    cassette.path = path
+    return cassette
+
+
+def progress(items: list[T], label: str) -> Iterator[T]:
+    """A progress bar on a terminal for long runs; plain iteration otherwise (CI logs, pipes)."""
+    if len(items) < 20 or not sys.stderr.isatty():
+        yield from items
+        return
+    with click.progressbar(items, label=label, file=sys.stderr) as bar:
+        yield from bar

@@ -1,0 +1,118 @@
+"""``runreplay show``: a cassette as a readable timeline.
+
+Each request with its status and time, the state changes of every run and chat, the tool
+calls asked for and answered, and what each stream carried (event counts by type).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+from urllib.parse import urlsplit
+
+from runreplay.cassette import Cassette, Interaction
+from runreplay.lifecycle import build_timelines, requested_tool_calls, submitted_tool_outputs
+from runreplay.providers.resources import RESOURCE_SPECS
+
+
+def describe(cassette: Cassette) -> dict[str, Any]:
+    """Everything ``show`` prints, as data (the ``--format json`` output)."""
+    timelines = build_timelines(cassette.interactions, RESOURCE_SPECS)
+    notes: dict[int, list[str]] = {}
+    resources = []
+    for timeline in timelines.values():
+        walked: list[str] = []
+        for phase in timeline.phases:
+            for state in phase.states:
+                if not walked or walked[-1] != state.status:
+                    walked.append(state.status)
+                    label = f"{timeline.spec.kind} {timeline.resource_id}: {state.status}"
+                    if state.interaction == phase.trigger and phase.trigger_name not in ("create", "retrieve"):
+                        label += f" (after {phase.trigger_name})"
+                    notes.setdefault(state.interaction, []).append(label)
+        first = cassette.interactions[timeline.phases[0].trigger].at_ms
+        last = max(cassette.interactions[s.interaction].at_ms for p in timeline.phases for s in p.states)
+        resources.append(
+            {
+                "resource": f"{timeline.spec.provider} {timeline.spec.kind} {timeline.resource_id}",
+                "states": walked,
+                "polls": sum(len(p.polls) for p in timeline.phases),
+                "phases": [p.trigger_name for p in timeline.phases],
+                "span_ms": last - first,
+            }
+        )
+    rows = [_row(index, item, notes.get(index, [])) for index, item in enumerate(cassette.interactions)]
+    end = max((i.at_ms + (i.duration_ms or 0) for i in cassette.interactions), default=0)
+    return {
+        "cassette": str(cassette.path) if cassette.path else None,
+        "meta": cassette.meta,
+        "interactions": len(cassette.interactions),
+        "recorded_ms": end,
+        "requests": rows,
+        "resources": resources,
+    }
+
+
+def _row(index: int, item: Interaction, notes: list[str]) -> dict[str, Any]:
+    request, response = item.request, item.response
+    parts = urlsplit(request.url)
+    row: dict[str, Any] = {
+        "index": index,
+        "at_ms": item.at_ms,
+        "method": request.method,
+        "path": parts.path + (f"?{parts.query}" if parts.query else ""),
+        "status": response.status,
+        "notes": list(notes),
+    }
+    body = response.body
+    if body.kind == "sse":
+        counts = Counter(e.event or "(comment)" for e in body.events)
+        row["sse_events"] = dict(counts)
+        for event in body.events:
+            if isinstance(event.data, dict) and event.data.get("status") == "requires_action":
+                row["notes"].append(f"tool calls: {', '.join(requested_tool_calls(event.data))}")
+    elif body.kind == "json":
+        obj = body.value.get("data") if isinstance(body.value, dict) and "code" in body.value else body.value
+        calls = requested_tool_calls(obj) if isinstance(obj, dict) else []
+        if calls:
+            row["notes"].append(f"tool calls: {', '.join(calls)}")
+    if request.body.kind == "json":
+        answered = submitted_tool_outputs(request.body.value)
+        if answered:
+            row["notes"].append(f"answers: {', '.join(answered)}")
+    return row
+
+
+def render_text(description: dict[str, Any], style: Any = None) -> str:
+    """Plain text, or coloured when ``style`` is ``click.style`` (a terminal)."""
+
+    def paint(text: str, **kwargs: Any) -> str:
+        return style(text, **kwargs) if style is not None else text
+
+    meta = description["meta"]
+    client = meta.get("client") or {}
+    head = [
+        paint(str(description["cassette"] or "<cassette>"), bold=True),
+        f"  provider {meta.get('provider') or '?'}"
+        + (f", client {client.get('name')} {client.get('version')}" if client else "")
+        + f", recorded {meta.get('recorded_at', '?')}",
+        f"  {description['interactions']} interactions over {description['recorded_ms'] / 1000:.2f} s",
+        "",
+    ]
+    lines = head
+    for row in description["requests"]:
+        status = paint(str(row["status"]), fg="green" if row["status"] < 400 else "red")
+        line = f"{row['at_ms']:>8} ms  {status}  {row['method']:<6} {row['path']}"
+        lines.append(line)
+        if "sse_events" in row:
+            counts = ", ".join(f"{name} x{count}" for name, count in row["sse_events"].items())
+            lines.append(f"{'':>15}stream: {sum(row['sse_events'].values())} events ({counts})")
+        lines.extend(f"{'':>15}{paint('->', fg='cyan')} {note}" for note in row["notes"])
+    if description["resources"]:
+        lines += ["", paint("resources", bold=True)]
+        for res in description["resources"]:
+            lines.append(
+                f"  {res['resource']}: {' -> '.join(res['states'])} "
+                f"({res['polls']} polls over {res['span_ms'] / 1000:.2f} s)"
+            )
+    return "\n".join(lines)
