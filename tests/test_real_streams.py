@@ -23,6 +23,7 @@ from runreplay.cassette import load
 from runreplay.importers import import_file
 from runreplay.session import use_cassette
 from runreplay.sse import parse_stream
+from runreplay.validation import validate_cassette
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real-traffic"
 OFFLINE = "http://127.0.0.1:9"
@@ -68,6 +69,7 @@ def test_openllmetry_run_streams_replay_through_runs_create(tmp_path: Path, name
         seen = _sdk_events(stream)
     (expected,) = _source_events(path)
     assert seen == expected
+    assert validate_cassette(load(path)) == [], "every event's data matches its documented type"
     assert sum(1 for n, _ in seen if n == "thread.message.delta") > 20
     assert seen[-1][0] == "thread.run.completed"
 
@@ -109,6 +111,7 @@ def test_dotnet_streaming_tool_call_with_streamed_submit(tmp_path: Path) -> None
             stream.until_done()
             final = stream.get_final_run()
     assert [first.events, second.events] == _source_events(path)
+    assert validate_cassette(load(path)) == []
     assert first.events[-1][0] == "thread.run.requires_action"
     assert final.status == "completed"
     assert session.unused() == []
@@ -135,6 +138,7 @@ def test_ruby_openai_streamed_create_v1_v2_and_errors(tmp_path: Path) -> None:
             except openai.BadRequestError:
                 errors += 1
     assert streams == _source_events(path)
+    assert validate_cassette(load(path)) == []  # v1 and v2 streams, each against its own version
     assert errors == 2
     assert all(s[-1][0] == "thread.run.completed" for s in streams)
     assert any(n == "thread.message.incomplete" for s in streams for n, _ in s)
@@ -206,6 +210,7 @@ def test_coze_streams_record_and_replay_through_cozepy(tmp_path: Path, sse_serve
         replayed = _coze_stream(OFFLINE)
     assert replayed == recorded
     events, _ = parse_stream(raw)
+    assert validate_cassette(load(path)) == [], "recorded (and validated) without violations"
     (stored,) = [i.response.body for i in load(path)]
     assert [e.event for e in stored.events] == [e.event for e in events]
     seen, error = recorded
