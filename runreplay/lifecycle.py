@@ -9,7 +9,6 @@ from the timeline according to the replay mode instead of "the next identical re
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,14 +16,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from runreplay.cassette import Interaction, Request
-from runreplay.errors import ConfigError
+from runreplay.record_mode import Choice
 
 #: Clock jitter forgiven when comparing a replayed poll's time with recorded times: the
 #: replay and the recording run the same client code, but not in exactly the same time.
 TIMELINE_TOLERANCE_MS = 10
 
 
-class ReplayMode(str, enum.Enum):
+class ReplayMode(Choice):
     #: A poll at virtual time t gets the state recorded at or before t. The default.
     TIMELINE = "timeline"
     #: The n-th poll gets the n-th recorded state; the last one repeats.
@@ -32,15 +31,7 @@ class ReplayMode(str, enum.Enum):
     #: Every poll advances to the next distinct state: the quickest way to the end.
     FAST = "fast"
 
-    @classmethod
-    def parse(cls, value: str | ReplayMode) -> ReplayMode:
-        if isinstance(value, ReplayMode):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            choices = ", ".join(m.value for m in cls)
-            raise ConfigError(f"unknown replay mode {value!r}; choose one of: {choices}") from None
+
 
 
 # ---------------------------------------------------------------------------- declarations

@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import enum
+import re
+import sys
 
 from runreplay.errors import ConfigError
 
+if sys.version_info >= (3, 11):
+    from typing import Self
+else:  # pragma: no cover - Python 3.10
+    from typing_extensions import Self
 
-class RecordMode(str, enum.Enum):
+
+class Choice(str, enum.Enum):
+    """A string option with a fixed set of values, parsed with a clear error for typos."""
+
+    @classmethod
+    def parse(cls, value: str | Choice) -> Self:
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).strip().lower().replace("-", "_"))
+        except ValueError:
+            choices = ", ".join(m.value for m in cls)
+            label = re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+            raise ConfigError(f"unknown {label} {value!r}; choose one of: {choices}") from None
+
+
+class RecordMode(Choice):
     #: Replay only; a request with no recorded match fails. The default.
     NONE = "none"
     #: Record if the cassette does not exist yet, otherwise replay only.
@@ -18,16 +40,6 @@ class RecordMode(str, enum.Enum):
     ALL = "all"
     #: Record every request, never replay; the cassette is replaced.
     REWRITE = "rewrite"
-
-    @classmethod
-    def parse(cls, value: str | RecordMode) -> RecordMode:
-        if isinstance(value, RecordMode):
-            return value
-        try:
-            return cls(str(value).strip().lower().replace("-", "_"))
-        except ValueError:
-            choices = ", ".join(m.value for m in cls)
-            raise ConfigError(f"unknown record mode {value!r}; choose one of: {choices}") from None
 
     def replays(self, cassette_exists: bool) -> bool:
         if self is RecordMode.ONCE:

@@ -8,8 +8,6 @@ Either way the SDK must parse the same events from the replay as the source hold
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import cozepy
 import openai
 import pytest
+from _servers import Handler, serve
 from openai.lib.streaming import AssistantEventHandler
 
 from runreplay.cassette import load
@@ -148,30 +147,20 @@ def test_ruby_openai_streamed_create_v1_v2_and_errors(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- Coze raw streams
 
 
-class _SSEFile(http.server.BaseHTTPRequestHandler):
+class _SSEFile(Handler):
     payload = b""
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length") or 0))
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("content-length", str(len(self.payload)))
-        self.end_headers()
-        self.wfile.write(self.payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.reply("text/event-stream", self.payload)
 
 
 @pytest.fixture
 def sse_server() -> Iterator[type[_SSEFile]]:
-    handler = type("Handler", (_SSEFile,), {})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    handler.base_url = f"http://127.0.0.1:{httpd.server_port}"  # type: ignore[attr-defined]
-    yield handler
-    httpd.shutdown()
-    httpd.server_close()
+    handler = type("SSEFile", (_SSEFile,), {})
+    with serve(handler) as url:
+        handler.base_url = url  # type: ignore[attr-defined]
+        yield handler
 
 
 def _coze_stream(base_url: str) -> tuple[list[tuple[str, Any]], str | None]:

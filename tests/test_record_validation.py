@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import textwrap
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
+from _servers import Handler, serve
 
 from runreplay.cassette import load
 from runreplay.errors import SchemaViolationError
@@ -32,26 +31,15 @@ RUN = {
 }
 
 
-class _Vendor(http.server.BaseHTTPRequestHandler):
+class _Vendor(Handler):
     def do_GET(self) -> None:
-        body = json.dumps(RUN).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.reply("application/json", json.dumps(RUN).encode())
 
 
 @pytest.fixture
 def vendor() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Vendor)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}/v1"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(_Vendor) as url:
+        yield url + "/v1"
 
 
 def _retrieve(base_url: str) -> str:

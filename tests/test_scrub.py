@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 import cozepy
 import httpx
 import pytest
+from _servers import Handler, serve
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,16 +27,11 @@ from runreplay.sse import SSEEvent
 KEY = "sk-proj-Zq8Lr2Xw9Vb4Nc7Md1Fg6Hj3Kp5Tt0Yy"
 
 
-class _Echo(http.server.BaseHTTPRequestHandler):
+class _Echo(Handler):
     """A vendor that echoes the key back in JSON and in an SSE event (as a leaky API might)."""
 
     def _reply(self, ctype: str, body: bytes) -> None:
-        self.send_response(200)
-        self.send_header("content-type", ctype)
-        self.send_header("set-cookie", f"session={KEY}; Path=/; HttpOnly")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.reply(ctype, body, ("set-cookie", f"session={KEY}; Path=/; HttpOnly"))
 
     def do_GET(self) -> None:
         if self.path.startswith("/stream"):
@@ -50,17 +44,11 @@ class _Echo(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["content-length"]))
         self._reply("application/json", json.dumps({"echo": json.loads(body)}).encode())
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def echo() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(_Echo) as url:
+        yield url
 
 
 def _leaky_calls(base: str) -> list[Any]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -13,6 +11,7 @@ from typing import ClassVar
 import httpx
 import httpx2
 import pytest
+from _servers import Handler, serve
 
 from runreplay.cassette import load
 from runreplay.errors import UnmatchedRequestError
@@ -22,7 +21,7 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
 STREAM = b'event: thread.run.created\ndata: {"id":"run_1"}\n\nevent: done\ndata: [DONE]\n\n'
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(Handler):
     extra: ClassVar[dict[str, tuple[str, bytes, str | None]]] = {}
 
     def do_GET(self) -> None:
@@ -38,26 +37,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             "/stream": ("text/event-stream", STREAM, None),
         }
         ctype, body, encoding = routes[self.path]
-        self.send_response(200)
-        self.send_header("content-type", ctype)
-        if encoding:
-            self.send_header("content-encoding", encoding)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.reply(ctype, body, *([("content-encoding", encoding)] if encoding else []))
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(_Handler) as url:
+        yield url
 
 
 @pytest.mark.parametrize("client_module", [httpx, httpx2], ids=["httpx", "httpx2"])
