@@ -9,8 +9,27 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from runreplay.cassette import Body, Headers, body_from_wire
+from runreplay.cassette import Body, Headers, Request, body_from_wire
 from runreplay.importers._fields import SourceError, Where, expect, need, scalar_text, shown
+
+
+def vcr_parts(item: Any, where: Where) -> tuple[dict[str, Any], dict[str, Any], Where, Where]:
+    """A VCR-style interaction (VCR.py, Ruby and R vcr): its request and response mappings."""
+    expect(item, where, dict, "an interaction (a mapping)")
+    req = need(item, "request", where, dict, "a mapping")
+    resp = need(item, "response", where, dict, "a mapping")
+    return req, resp, where / "request", where / "response"
+
+
+def vcr_request(req: dict[str, Any], where: Where, raw_body: bytes | str | None) -> Request:
+    """A VCR-style request: ``method``, ``uri``, ``headers`` and the body already extracted."""
+    headers = headers_from(req.get("headers"), where / "headers")
+    return Request(
+        method=need(req, "method", where, str, "an HTTP method").upper(),
+        url=need(req, "uri", where, str, "a URL"),
+        headers=headers,
+        body=body_from_source(raw_body, headers, where / "body"),
+    )
 
 
 def headers_from(obj: Any, where: Where) -> Headers:

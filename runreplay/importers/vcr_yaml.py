@@ -14,10 +14,10 @@ import binascii
 from pathlib import Path
 from typing import Any
 
-from runreplay.cassette import Interaction, Request, Response
+from runreplay.cassette import Interaction, Response
 from runreplay.importers._build import Exchange
 from runreplay.importers._fields import ROOT, SourceError, Where, expect, get, need, scalar_text
-from runreplay.importers._http import body_from_source, headers_from, parse_time, status_field
+from runreplay.importers._http import body_from_source, headers_from, parse_time, status_field, vcr_parts, vcr_request
 
 RUBY = "ruby-vcr"
 R = "r-vcr"
@@ -40,18 +40,8 @@ def convert(doc: Any, source: Path) -> list[Exchange]:
 
 
 def _exchange(item: Any, where: Where, base_dir: Path) -> Exchange:
-    expect(item, where, dict, "an interaction (a mapping)")
-    req = need(item, "request", where, dict, "a mapping")
-    resp = need(item, "response", where, dict, "a mapping")
-    rq, rs = where / "request", where / "response"
-
-    req_headers = headers_from(req.get("headers"), rq / "headers")
-    request = Request(
-        method=need(req, "method", rq, str, "an HTTP method").upper(),
-        url=need(req, "uri", rq, str, "a URL"),
-        headers=req_headers,
-        body=body_from_source(_raw_body(req.get("body"), rq / "body", base_dir), req_headers, rq / "body"),
-    )
+    req, resp, rq, rs = vcr_parts(item, where)
+    request = vcr_request(req, rq, _raw_body(req.get("body"), rq / "body", base_dir))
 
     status = need(resp, "status", rs, dict, "a mapping")
     code_key = "code" if "code" in status or "status_code" not in status else "status_code"

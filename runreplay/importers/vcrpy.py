@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runreplay.cassette import Interaction, Request, Response
+from runreplay.cassette import Interaction, Response
 from runreplay.importers._build import Exchange
 from runreplay.importers._fields import ROOT, SourceError, Where, expect, get, need, scalar_text
-from runreplay.importers._http import body_from_source, headers_from, status_field
+from runreplay.importers._http import body_from_source, headers_from, status_field, vcr_parts, vcr_request
 
 NAME = "vcrpy"
 
@@ -25,18 +25,8 @@ def convert(doc: Any, source: Path) -> list[Exchange]:
 
 
 def _exchange(item: Any, where: Where) -> Exchange:
-    expect(item, where, dict, "an interaction (a mapping)")
-    req = need(item, "request", where, dict, "a mapping")
-    resp = need(item, "response", where, dict, "a mapping")
-    rq, rs = where / "request", where / "response"
-
-    req_headers = headers_from(req.get("headers"), rq / "headers")
-    request = Request(
-        method=need(req, "method", rq, str, "an HTTP method").upper(),
-        url=need(req, "uri", rq, str, "a URL"),
-        headers=req_headers,
-        body=body_from_source(_body_value(req.get("body"), rq / "body"), req_headers, rq / "body"),
-    )
+    req, resp, rq, rs = vcr_parts(item, where)
+    request = vcr_request(req, rq, _body_value(req.get("body"), rq / "body"))
 
     resp_headers = headers_from(resp.get("headers"), rs / "headers")
     if "status" in resp:
