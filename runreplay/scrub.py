@@ -252,6 +252,11 @@ class Scrubber:
             return body
         return body
 
+    def for_matching(self, request: Request) -> Request:
+        """What matching compares (URL and body) scrubbed; headers never match, so skip them."""
+        body = self.body(request.body)
+        return Request(request.method, self.url(request.url), request.headers, body)
+
     def request(self, request: Request) -> Request:
         # Bodies first: JSON paths there teach the scrubber values that may also sit in the URL.
         body = self.body(request.body)

@@ -189,7 +189,7 @@ class Session:
             return None
         if self.scrub_rules.enabled:
             # The cassette holds pseudonyms; the request must be compared in the same terms.
-            request = self.scrubber.request(request)
+            request = self.scrubber.for_matching(request)
         interaction = self.replayer.respond(request, self.replay_now_ms())
         if interaction is not None and self.clock is not None and interaction.duration_ms:
             # The exchange took this long when recorded: charge it to the virtual clock, so
