@@ -9,6 +9,8 @@ from the timeline according to the replay mode instead of "the next identical re
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -140,10 +142,36 @@ class Phase:
     #: The resource's creation is not in the cassette: its first poll began the phase.
     by_poll: bool = False
     states: list[State] = field(default_factory=list)  # states[0] is the trigger's own response
+    #: (number of states, their times when in order, distinct-status positions), built on first use:
+    #: a poll then costs O(log n) instead of a scan of every recorded state.
+    _index: tuple[int, list[int] | None, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def polls(self) -> list[State]:
         return self.states[1:]
+
+    def _indexed(self) -> tuple[list[int] | None, list[int]]:
+        index = self._index
+        if index is None or index[0] != len(self.states):  # states are only ever appended
+            times = [s.at_ms for s in self.states]
+            ordered = all(a <= b for a, b in itertools.pairwise(times))
+            index = self._index = (len(self.states), times if ordered else None, _distinct_positions(self.states))
+        return index[1], index[2]
+
+    def position_at(self, elapsed_ms: int) -> int:
+        """The last state recorded at or before ``elapsed_ms`` since the phase began (0 if none)."""
+        times, _ = self._indexed()
+        if times is not None:
+            return max(bisect.bisect_right(times, elapsed_ms) - 1, 0)
+        position = 0  # recorded out of order (a hand-edited cassette): the last one in list order
+        for number, state in enumerate(self.states):
+            if state.at_ms <= elapsed_ms:
+                position = number
+        return position
+
+    def distinct_positions(self) -> list[int]:
+        """Positions where the status changes (``fast`` mode walks these)."""
+        return self._indexed()[1]
 
 
 @dataclass
@@ -244,15 +272,11 @@ class ResourceReplay:
         states = phase.states
         self._phase_polls += 1
         if mode is ReplayMode.TIMELINE:
-            elapsed = now_ms - self.phase_started_ms + TIMELINE_TOLERANCE_MS
-            position = 0
-            for number, state in enumerate(states):
-                if state.at_ms <= elapsed:
-                    position = number
+            position = phase.position_at(now_ms - self.phase_started_ms + TIMELINE_TOLERANCE_MS)
         elif mode is ReplayMode.SEQUENCE:
             position = min(max(self._phase_polls, 0), len(states) - 1)
         else:
-            distinct = _distinct_positions(states)
+            distinct = phase.distinct_positions()
             position = distinct[min(max(self._phase_polls, 0), len(distinct) - 1)]
         previous = self.served_in_phase.get(self.phase, 0)
         self.served_in_phase[self.phase] = max(previous, position)

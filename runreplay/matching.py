@@ -102,8 +102,10 @@ def make_key(
     host = parts.netloc.lower() if config.match_host else ""
     query = tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
     path = unquote(parts.path) or "/"
-    wanted = {h.lower() for h in config.match_headers}
-    matched_headers = tuple(sorted((k.lower(), v) for k, v in headers if k.lower() in wanted))
+    matched_headers: tuple[tuple[str, str], ...] = ()
+    if config.match_headers:  # usually none: then the request's headers need not be looked at
+        wanted = {h.lower() for h in config.match_headers}
+        matched_headers = tuple(sorted((k.lower(), v) for k, v in headers if k.lower() in wanted))
     return RequestKey(method.upper(), host, path, query, canonical_body(body, config), matched_headers)
 
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from runreplay.cassette import Interaction, Request
+from runreplay.cassette import Interaction, Request, paused_gc
 from runreplay.errors import UnmatchedRequestError
 from runreplay.lifecycle import (
     Classified,
@@ -48,12 +48,13 @@ class Replayer:
         options: ReplayOptions,
         name: str,
     ) -> None:
-        self.matcher = Matcher(interactions, match)
+        with paused_gc():  # thousands of keys and states that all survive: see paused_gc
+            self.matcher = Matcher(interactions, match)
+            self.timelines: dict[str, Timeline] = build_timelines(self.matcher.interactions, specs)
         self.match = match
         self.specs = specs
         self.options = options
         self.name = name
-        self.timelines: dict[str, Timeline] = build_timelines(self.matcher.interactions, specs)
         self.resources: dict[str, ResourceReplay] = {}
         self._lock = threading.Lock()
 
@@ -67,7 +68,8 @@ class Replayer:
             self.matcher.add(interaction)
 
     def key(self, request: Request) -> RequestKey:
-        return make_key(request.method, request.url, request.body, self.match, request.headers.items())
+        headers = request.headers.items() if self.match.match_headers else ()  # items() copies the list
+        return make_key(request.method, request.url, request.body, self.match, headers)
 
     # ------------------------------------------------------------------ answering
 

@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from runreplay.cassette import WIRE_HEADERS, Body, Headers, Interaction, Request, Response, body_from_wire
-from runreplay.sse import Framing, SSEDecoder, SSEEvent, encode_events, rechunk
+from runreplay.sse import Framing, SSEDecoder, SSEEvent, encode_events, rechunk, serialize_event
 
 if TYPE_CHECKING:
     from runreplay.session import Session
@@ -191,7 +191,28 @@ class _ReplayStreamBase:
         scale = 1.0 if pacing == "recorded" else float(pacing)
         return gap_ms / 1000 * scale
 
+    def _plain(self) -> bool:
+        """The default delivery: one chunk per event, as fast as the client reads, no fault."""
+        options = self._options
+        return (
+            options.pacing is None
+            and options.chunking == "event"
+            and options.cut_after is None
+            and options.error_at is None
+            and options.stall_before is None
+        )
+
+    def _plain_chunks(self) -> Iterator[bytes]:
+        # What _plan yields for default options, without its per-event planning: each event's
+        # bytes are made as the client reads them.
+        framing = self._framing
+        for event in self._events:
+            yield serialize_event(event, framing)
+
     def __iter__(self) -> Iterator[bytes]:
+        if self._plain():
+            yield from self._plain_chunks()
+            return
         for pause, item in self._plan():
             if pause:
                 time.sleep(pause)
@@ -202,6 +223,10 @@ class _ReplayStreamBase:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         import asyncio
 
+        if self._plain():
+            for chunk in self._plain_chunks():
+                yield chunk
+            return
         for pause, item in self._plan():
             if pause:
                 await asyncio.sleep(pause)
