@@ -8,12 +8,13 @@ framing) because payload size and shape drive serialisation, matching and parsin
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runreplay import _json
 from runreplay.cassette import Body, Cassette, Headers, Interaction, Request, Response
 from runreplay.lifecycle import build_timelines
 from runreplay.providers.resources import RESOURCE_SPECS
@@ -49,7 +50,8 @@ def response_headers(index: int) -> list[tuple[str, str]]:
         ("content-type", "application/json"),
         ("openai-version", "2020-10-01"),
         ("openai-processing-ms", "37"),
-        ("x-request-id", f"req_{index:032x}"),
+        # Random-looking, as real ones are (a long run of digits would only be unrealistic).
+        ("x-request-id", "req_" + hashlib.md5(str(index).encode()).hexdigest()),
     ]
 
 
@@ -109,7 +111,7 @@ def run_object(run_id: str, thread_id: str, status: str, index: int = 0) -> dict
 
 def compact(value: Any) -> bytes:
     """How runreplay serialises a stored JSON body on replay (so the floor serves the same bytes)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _json.dumps(value)
 
 
 def run_path(thread_id: str, run_id: str) -> str:

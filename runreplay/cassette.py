@@ -28,14 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runreplay import _json
 from runreplay.errors import CassetteError
 from runreplay.sse import Framing, SSEEvent, parse_stream, serialize_stream
 
 FORMAT_VERSION = 1
-
-#: What ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` does, without building
-#: an encoder for every replayed body.
-_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 #: Headers whose value describes the bytes on the wire, not the decoded body we store.
 WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -171,7 +168,7 @@ class Body:
             return cls.binary(raw)
         if "json" in ctype or (not ctype and text.lstrip()[:1] in ("{", "[")):
             try:
-                return cls.json(json.loads(text))
+                return cls.json(_json.loads(text))
             except ValueError:
                 pass
         return cls.text(text)
@@ -187,7 +184,7 @@ class Body:
         if self.kind == "empty":
             return b""
         if self.kind == "json":
-            return _COMPACT_JSON.encode(self.value).encode("utf-8")
+            return _json.dumps(self.value)
         if self.kind == "text":
             return str(self.value).encode("utf-8")
         if self.kind == "binary":
@@ -427,14 +424,16 @@ def load(path: str | os.PathLike[str]) -> Cassette:
     """Load a cassette file, raising :class:`CassetteError` naming the file and JSON location."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except FileNotFoundError:
         raise CassetteError("cassette file not found", path=p) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise CassetteError(f"cannot read cassette: {exc}", path=p) from exc
     with paused_gc():
         try:
-            doc = json.loads(text)
+            doc = _json.loads(data)
+        except UnicodeDecodeError as exc:
+            raise CassetteError(f"cannot read cassette: {exc}", path=p) from exc
         except json.JSONDecodeError as exc:
             raise CassetteError(
                 f"invalid JSON: {exc.msg}", path=p, location=f"line {exc.lineno}, column {exc.colno}"

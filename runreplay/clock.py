@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.base_events
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable
@@ -70,7 +69,7 @@ class VirtualClock:
         with self._lock:
             self._offset_ns += int(seconds * 1e9)
             if self._traveller is not None:
-                self._traveller.shift(dt.timedelta(seconds=seconds))
+                self._traveller.shift(seconds)  # a number of seconds: cheaper than a timedelta
 
     def charge(self, seconds: float) -> None:
         """Time a replayed exchange took when it was recorded."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from runreplay._urls import split_url
 from runreplay.cassette import Interaction, Request
 from runreplay.record_mode import Choice
 
@@ -32,8 +33,6 @@ class ReplayMode(Choice):
     SEQUENCE = "sequence"
     #: Every poll advances to the next distinct state: the quickest way to the end.
     FAST = "fast"
-
-
 
 
 # ---------------------------------------------------------------------------- declarations
@@ -65,10 +64,10 @@ class Route:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_rx", re.compile(self.path + r"/?$"))
 
-    def match(self, request: Request) -> re.Match[str] | None:
-        if request.method != self.method:
+    def match(self, method: str, path: str) -> re.Match[str] | None:
+        if method != self.method:
             return None
-        return self._rx.search(urlsplit(request.url).path)  # type: ignore[attr-defined,no-any-return]
+        return self._rx.search(path)  # type: ignore[attr-defined,no-any-return]
 
     def resource_id(self, request: Request, match: re.Match[str]) -> str | None:
         if "id" in match.groupdict():
@@ -116,10 +115,11 @@ class Classified:
 
 
 def classify(request: Request, specs: Sequence[ResourceSpec]) -> Classified | None:
+    method, path = request.method, split_url(request.url).path
     for spec in specs:
         for role, routes in (("poll", spec.poll), ("mutate", spec.mutate), ("create", spec.create)):
             for route in routes:
-                match = route.match(request)
+                match = route.match(method, path)
                 if match is not None:
                     return Classified(spec, role, route, route.resource_id(request, match))
     return None
@@ -128,7 +128,7 @@ def classify(request: Request, specs: Sequence[ResourceSpec]) -> Classified | No
 # ---------------------------------------------------------------------------- timelines
 
 
-@dataclass
+@dataclass(slots=True)
 class State:
     at_ms: int  # since the phase began
     status: str
@@ -142,25 +142,29 @@ class Phase:
     #: The resource's creation is not in the cassette: its first poll began the phase.
     by_poll: bool = False
     states: list[State] = field(default_factory=list)  # states[0] is the trigger's own response
-    #: (number of states, their times when in order, distinct-status positions), built on first use:
-    #: a poll then costs O(log n) instead of a scan of every recorded state.
-    _index: tuple[int, list[int] | None, list[int]] | None = field(default=None, init=False, repr=False, compare=False)
+    #: (number of states, their times when in order) and (number of states, distinct-status
+    #: positions), each built on first use: a poll then costs O(log n), not a scan of every state.
+    _times: tuple[int, list[int] | None] = field(default=(-1, None), init=False, repr=False, compare=False)
+    _distinct: tuple[int, list[int]] = field(default=(-1, []), init=False, repr=False, compare=False)
 
     @property
     def polls(self) -> list[State]:
         return self.states[1:]
 
-    def _indexed(self) -> tuple[list[int] | None, list[int]]:
-        index = self._index
-        if index is None or index[0] != len(self.states):  # states are only ever appended
+    def _ordered_times(self) -> list[int] | None:
+        count, times = self._times
+        if count != len(self.states):  # states are only ever appended
             times = [s.at_ms for s in self.states]
-            ordered = all(a <= b for a, b in itertools.pairwise(times))
-            index = self._index = (len(self.states), times if ordered else None, _distinct_positions(self.states))
-        return index[1], index[2]
+            if not all(a <= b for a, b in itertools.pairwise(times)):
+                times = None
+            self._times = (len(self.states), times)
+        return times
 
     def position_at(self, elapsed_ms: int) -> int:
         """The last state recorded at or before ``elapsed_ms`` since the phase began (0 if none)."""
-        times, _ = self._indexed()
+        if len(self.states) == 1:
+            return 0
+        times = self._ordered_times()
         if times is not None:
             return max(bisect.bisect_right(times, elapsed_ms) - 1, 0)
         position = 0  # recorded out of order (a hand-edited cassette): the last one in list order
@@ -171,7 +175,11 @@ class Phase:
 
     def distinct_positions(self) -> list[int]:
         """Positions where the status changes (``fast`` mode walks these)."""
-        return self._indexed()[1]
+        count, positions = self._distinct
+        if count != len(self.states):
+            positions = _distinct_positions(self.states)
+            self._distinct = (len(self.states), positions)
+        return positions
 
 
 @dataclass

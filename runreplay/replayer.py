@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from runreplay.cassette import Interaction, Request, paused_gc
 from runreplay.errors import UnmatchedRequestError
@@ -37,6 +38,14 @@ class ReplayOptions:
     def __post_init__(self) -> None:
         if self.tool_outputs not in TOOL_OUTPUT_POLICIES:
             raise ValueError(f"tool_outputs must be one of {TOOL_OUTPUT_POLICIES}, not {self.tool_outputs!r}")
+
+
+class Prepared(NamedTuple):
+    """A request as matching sees it, with its key and its place in a resource's lifecycle."""
+
+    request: Request
+    key: RequestKey
+    found: Classified | None
 
 
 class Replayer:
@@ -71,12 +80,19 @@ class Replayer:
         headers = request.headers.items() if self.match.match_headers else ()  # items() copies the list
         return make_key(request.method, request.url, request.body, self.match, headers)
 
+    def prepare(self, request: Request) -> Prepared:
+        """Everything about ``request`` that does not depend on what was replayed before it."""
+        return Prepared(request, self.key(request), classify(request, self.specs) if self.timelines else None)
+
     # ------------------------------------------------------------------ answering
 
     def respond(self, request: Request, now_ms: int) -> Interaction | None:
         """The interaction to replay, or None when nothing recorded matches."""
-        key = self.key(request)
-        found = classify(request, self.specs) if self.timelines else None
+        return self.answer(self.prepare(request), now_ms)
+
+    def answer(self, prepared: Prepared, now_ms: int) -> Interaction | None:
+        """:meth:`respond` for a request already prepared (and perhaps cached by the caller)."""
+        request, key, found = prepared.request, prepared.key, prepared.found
         with self._lock:
             if found is not None and found.role == "poll" and self.matcher.has(key):
                 replay = self._replay_for(found)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from runreplay._urls import split_url
 from runreplay.cassette import Body, Cassette, Headers, Interaction, Request
 from runreplay.config import check_keys, find_pyproject, read_toml, tool_table
 from runreplay.errors import ConfigError
@@ -46,6 +47,15 @@ SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
     ("aws_key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     ("bearer", r"(?<=Bearer )(?!scrubbed-)[A-Za-z0-9._~+/-]{16,}=*"),
 )
+#: Literals each built-in shape cannot match without (the patterns are case-sensitive):
+#: a string holding none of them skips that regex, which is most strings by far.
+_NEEDLES: dict[str, tuple[str, ...]] = {
+    SECRET_PATTERNS[0][1]: ("sk-",),
+    SECRET_PATTERNS[1][1]: ("pat_", "sat_"),
+    SECRET_PATTERNS[2][1]: ("eyJ",),
+    SECRET_PATTERNS[3][1]: ("AKIA", "ASIA"),
+    SECRET_PATTERNS[4][1]: ("Bearer ",),
+}
 DEFAULT_HEADERS = frozenset(
     {
         "authorization",
@@ -81,15 +91,21 @@ class ScrubRules:
     high_entropy: bool = False
     salt_env: str = "RUNREPLAY_SCRUB_SALT"
     enabled: bool = True
-    _compiled: tuple[tuple[str, re.Pattern[str]], ...] = field(default=(), compare=False, repr=False)
+    _compiled: tuple[tuple[str, re.Pattern[str], tuple[str, ...]], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        compiled = tuple((kind, re.compile(rx)) for kind, rx in self.patterns)
+        compiled = tuple((kind, re.compile(rx), _NEEDLES.get(rx, ())) for kind, rx in self.patterns)
         object.__setattr__(self, "_compiled", compiled)
+        needles = [needle for _, _, some in compiled for needle in some]
+        object.__setattr__(self, "_any_needle", re.compile("|".join(map(re.escape, needles))) if needles else None)
+        object.__setattr__(self, "_always", [(kind, rx) for kind, rx, some in compiled if not some])
 
-    @property
-    def compiled(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
-        return self._compiled
+    def candidates(self, value: str) -> list[tuple[str, re.Pattern[str]]]:
+        """The secret shapes that may occur in ``value``: those whose literals it holds, and
+        every configured pattern (their literals are not known)."""
+        if self._any_needle is None or self._any_needle.search(value) is None:  # type: ignore[attr-defined]
+            return self._always  # type: ignore[attr-defined,no-any-return]
+        return [(kind, rx) for kind, rx, some in self._compiled if not some or any(n in value for n in some)]
 
 
 # ---------------------------------------------------------------------------- configuration
@@ -171,19 +187,22 @@ class Scrubber:
         self._paths = [_split_path(p) for p in self.rules.json_paths]
         #: Values scrubbed so far (value -> pseudonym): replaced wherever else they appear.
         self.known: dict[str, str] = {}
+        #: Grows whenever ``known`` changes, so callers can tell when a cached scrub is stale.
+        self.version = 0
 
     def pseudonym(self, value: str, kind: str) -> str:
         if PSEUDONYM.fullmatch(value):
             return value
         digest = hashlib.sha256(self._salt + b"\0" + value.encode("utf-8")).hexdigest()[:10]
         made = f"scrubbed-{kind}-{digest}"
-        if len(value) >= 4:
+        if len(value) >= 4 and self.known.get(value) != made:
             self.known[value] = made
+            self.version += 1
         return made
 
     # -- strings
     def text(self, value: str) -> str:
-        for kind, rx in self.rules.compiled:
+        for kind, rx in self.rules.candidates(value):
             value = rx.sub(lambda m, kind=kind: self.pseudonym(m.group(0), kind), value)  # type: ignore[misc]
         if self.rules.high_entropy:
             value = _HIGH_ENTROPY.sub(
@@ -229,7 +248,11 @@ class Scrubber:
         return self.pseudonym(value, _kind(name))
 
     def url(self, url: str) -> str:
-        parts = urlsplit(url)
+        parts = split_url(url)
+        if not parts.query:
+            path = self.text(parts.path)
+            # Most URLs hold nothing to scrub: hand them back as they are, without re-joining.
+            return url if path == parts.path else urlunsplit(parts._replace(path=path))
         query = [
             (k, self.pseudonym(v, _kind(k)) if k.lower() in self.rules.query_params and v else self.text(v))
             for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -385,7 +408,7 @@ def _secret_kinds(value: str, location: str, rules: ScrubRules, scrubber: Scrubb
     if header and header.group(1) in rules.headers and not PSEUDONYM.search(value):
         yield f"secret header {header.group(1)}"
         return
-    for kind, rx in rules.compiled:
+    for kind, rx in rules.candidates(value):
         if rx.search(value):
             yield kind
     if rules.high_entropy and any(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runreplay import __version__, transport
+from runreplay._recent import Recent
 from runreplay.cassette import (
     WIRE_HEADERS,
     Body,
@@ -44,7 +45,7 @@ from runreplay.matching import MatchConfig, Matcher
 from runreplay.providers import detect_client, detect_provider
 from runreplay.providers.resources import RESOURCE_SPECS
 from runreplay.record_mode import RecordMode
-from runreplay.replayer import Replayer, ReplayOptions
+from runreplay.replayer import Prepared, Replayer, ReplayOptions
 from runreplay.scrub import Scrubber, ScrubRules
 from runreplay.transport import StreamOptions
 
@@ -130,6 +131,11 @@ class Session:
         self.scrubber = Scrubber(self.scrub_rules)
         self._streams_served = 0
         self._captures: list[Any] = []
+        #: Requests already prepared for matching, by method, URL and body bytes (see respond).
+        self._prepared: Recent[tuple[str, str, bytes], Prepared] = Recent()
+        self._prepared_version = self.scrubber.version
+        #: What the transports built to replay recent interactions, by id (see transport).
+        self.replay_cache: Recent[int, Any] = Recent()
 
     # ------------------------------------------------------------------ set-up
 
@@ -183,14 +189,17 @@ class Session:
 
     # ------------------------------------------------------------------ replay
 
-    def respond(self, request: Request) -> Interaction | None:
-        """The interaction to replay for ``request``, or None when it must be recorded."""
+    def respond(self, request: Request, raw_body: bytes | None = None) -> Interaction | None:
+        """The interaction to replay for ``request``, or None when it must be recorded.
+
+        ``raw_body``, the request's bytes as sent, lets a repeated request (a poll) reuse
+        the scrubbed form and key computed the first time it was seen.
+        """
         if not self._replays:
             return None
-        if self.scrub_rules.enabled:
-            # The cassette holds pseudonyms; the request must be compared in the same terms.
-            request = self.scrubber.for_matching(request)
-        interaction = self.replayer.respond(request, self.replay_now_ms())
+        prepared = self._prepare(request, raw_body)
+        request = prepared.request
+        interaction = self.replayer.answer(prepared, self.replay_now_ms())
         if interaction is not None and self.clock is not None and interaction.duration_ms:
             # The exchange took this long when recorded: charge it to the virtual clock, so
             # client-side deadlines see the same elapsed time as during the recording.
@@ -200,6 +209,32 @@ class Session:
         message = self.replayer.explain_miss(request)
         self.unmatched.append(message)
         raise UnmatchedRequestError(message)
+
+    def _prepare(self, request: Request, raw_body: bytes | None) -> Prepared:
+        scrubber = self.scrubber
+        version = scrubber.version
+        if version != self._prepared_version:
+            # A value learnt since (scrubbed wherever it appears) may change a scrubbed form.
+            self._prepared.clear()
+            self._prepared_version = version
+        cache_key = None
+        if raw_body is not None and not self.match.match_headers:
+            cache_key = (request.method, request.url, raw_body)
+            prepared = self._prepared.get(cache_key)
+            if prepared is not None:
+                return prepared
+        if self.scrub_rules.enabled:
+            # The cassette holds pseudonyms; the request must be compared in the same terms.
+            request = scrubber.for_matching(request)
+        prepared = self.replayer.prepare(request)
+        if cache_key is not None and scrubber.version == version:
+            self._prepared.put(cache_key, prepared)
+        return prepared
+
+    @property
+    def wants_request_headers(self) -> bool:
+        """Whether a request's headers are ever looked at: to record it, or to match on them."""
+        return self._records or bool(self.match.match_headers)
 
     def next_stream_number(self) -> int:
         """Number the replayed SSE streams, so stream options can target one of them."""

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from runreplay import _json
 from runreplay.errors import CassetteError
 
 __all__ = [
@@ -83,7 +84,7 @@ class SSEEvent:
     @property
     def data_text(self) -> str | None:
         if self.data_is_json:
-            return json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+            return _json.dumps_text(self.data)
         return self.data  # type: ignore[no-any-return]
 
     @property
@@ -243,14 +244,10 @@ def parse_data(text: str) -> tuple[Any, bool]:
     if stripped[:1] in ("{", "[", '"') or stripped in ("true", "false", "null") or _looks_numeric(stripped):
         try:
             # NaN and Infinity are not JSON: keep such data as text so it writes back unchanged.
-            return json.loads(text, parse_constant=_reject_constant), True
+            return _json.loads(text, nonfinite=False), True
         except ValueError:
             pass
     return text, False
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _looks_numeric(text: str) -> bool:

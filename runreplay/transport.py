@@ -86,8 +86,9 @@ def _sync_handler(session: Session, real: Callable[..., Any], hx: ModuleType) ->
     @functools.wraps(real)
     def handle_request(transport: Any, request: Any) -> Any:
         started = session.now_ms()
-        ours = _to_request(request, request.read())
-        interaction = session.respond(ours)
+        content = request.read()
+        ours = _to_request(request, content, session.wants_request_headers)
+        interaction = session.respond(ours, content)
         if interaction is not None:
             return _replay_response(session, interaction, request, hx)
         return _record_response(session, ours, started, real(transport, request), hx)
@@ -99,8 +100,9 @@ def _async_handler(session: Session, real: Callable[..., Any], hx: ModuleType) -
     @functools.wraps(real)
     async def handle_async_request(transport: Any, request: Any) -> Any:
         started = session.now_ms()
-        ours = _to_request(request, await request.aread())
-        interaction = session.respond(ours)
+        content = await request.aread()
+        ours = _to_request(request, content, session.wants_request_headers)
+        interaction = session.respond(ours, content)
         if interaction is not None:
             return _replay_response(session, interaction, request, hx)
         response = await real(transport, request)
@@ -109,13 +111,14 @@ def _async_handler(session: Session, real: Callable[..., Any], hx: ModuleType) -
     return handle_async_request
 
 
-def _to_request(request: Any, content: bytes) -> Request:
-    headers = Headers(request.headers.multi_items())
+def _to_request(request: Any, content: bytes, with_headers: bool = True) -> Request:
+    # A replay that neither records nor matches on headers never reads them: skip the copy.
+    headers = Headers(request.headers.multi_items()) if with_headers else Headers()
     return Request(
         method=request.method.upper(),
         url=str(request.url),
         headers=headers,
-        body=Body.from_bytes(content, headers.get("content-type")),
+        body=Body.from_bytes(content, request.headers.get("content-type")) if content else Body.empty(),
     )
 
 
@@ -124,16 +127,33 @@ def _to_request(request: Any, content: bytes) -> Request:
 
 def _replay_response(session: Session, interaction: Interaction, request: Any, hx: ModuleType) -> Any:
     stored = interaction.response
-    headers = [(k, v) for k, v in stored.headers.items() if k not in WIRE_HEADERS]
-    extensions = {"reason_phrase": stored.reason.encode("ascii", "replace")} if stored.reason else {}
     if stored.body.kind == "sse":
         number = session.next_stream_number()
         options = session.stream_options if session.stream_options.applies_to(number) else StreamOptions()
         stream = _replay_stream_class(hx)(stored.body, options, request, hx, interaction.at_ms)
-        return hx.Response(stored.status, headers=headers, stream=stream, extensions=extensions)
+        headers, _ = _response_parts(stored, with_body=False)
+        return hx.Response(stored.status, headers=headers, stream=stream, extensions=_extensions(stored))
+    # A polled state is served many times: encode its body and headers once per session.
+    parts = session.replay_cache.get(id(interaction))
+    if parts is None:
+        parts = session.replay_cache.put(id(interaction), _response_parts(stored, with_body=True))
+    headers, data = parts
+    return hx.Response(stored.status, headers=headers, stream=hx.ByteStream(data), extensions=_extensions(stored))
+
+
+def _response_parts(stored: Response, with_body: bool) -> tuple[list[tuple[str, str]], bytes]:
+    headers = stored.headers.items()
+    if any(k in WIRE_HEADERS for k, _ in headers):  # recordings drop them; imports may not
+        headers = [(k, v) for k, v in headers if k not in WIRE_HEADERS]
+    if not with_body:
+        return headers, b""
     data = stored.body.to_bytes()
     headers.append(("content-length", str(len(data))))
-    return hx.Response(stored.status, headers=headers, stream=hx.ByteStream(data), extensions=extensions)
+    return headers, data
+
+
+def _extensions(stored: Response) -> dict[str, Any]:
+    return {"reason_phrase": stored.reason.encode("ascii", "replace")} if stored.reason else {}
 
 
 class _ReplayStreamBase:
