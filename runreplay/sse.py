@@ -419,6 +419,21 @@ def parse_stream(raw: bytes | str, *, exact: bool = False) -> tuple[list[SSEEven
 
 def serialize_event(event: SSEEvent, framing: Framing) -> bytes:
     """The bytes of one event: its exact ``raw`` when it still matches, else per ``framing``."""
+    name = event.event
+    if (
+        event.data_is_json
+        and event.raw is None
+        and name  # not None, not empty
+        and event.id is None
+        and event.retry is None
+        and not event.comments
+        and framing.space_after_colon
+        and framing.line_ending == "\n"
+        and "\n" not in name
+        and "\r" not in name
+    ):
+        # The shape of nearly every recorded event; compact JSON never holds a line break.
+        return b"event: " + name.encode("utf-8") + b"\ndata: " + _json.dumps(event.data) + b"\n\n"
     exact = event.raw_bytes
     if exact is not None and _raw_matches(exact, event):
         return exact

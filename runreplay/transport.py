@@ -224,15 +224,13 @@ class _ReplayStreamBase:
 
     def _plain_chunks(self) -> Iterator[bytes]:
         # What _plan yields for default options, without its per-event planning: each event's
-        # bytes are made as the client reads them.
-        framing = self._framing
-        for event in self._events:
-            yield serialize_event(event, framing)
+        # bytes are made as the client reads them (map: no Python frame per event).
+        return map(functools.partial(serialize_event, framing=self._framing), self._events)
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._plain():
-            yield from self._plain_chunks()
-            return
+        return self._plain_chunks() if self._plain() else self._planned()
+
+    def _planned(self) -> Iterator[bytes]:
         for pause, item in self._plan():
             if pause:
                 time.sleep(pause)

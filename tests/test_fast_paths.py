@@ -53,7 +53,11 @@ def test_values_orjson_cannot_carry_round_trip_through_a_cassette(tmp_path: Path
 
 @given(
     st.recursive(
-        st.none() | st.booleans() | st.integers(-(2**80), 2**80) | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+        st.none()
+        | st.booleans()
+        | st.integers(-(2**80), 2**80)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
         max_leaves=20,
     )

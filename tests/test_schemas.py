@@ -180,3 +180,135 @@ def test_stream_event_schemas_validate_events(key: str) -> None:
 
 def _coze_chat() -> dict[str, Any]:
     return {"id": "1", "conversation_id": "2", "bot_id": "3", "status": "created"}
+
+
+# --------------------------------------------------------------------------- the compiled checks agree with jsonschema
+
+
+def _jsonschema_says(key: str, value: Any) -> bool:
+    return bool(schema.validator(key).is_valid(value))
+
+
+def test_compiled_checks_agree_with_jsonschema_on_real_and_broken_payloads() -> None:
+    checked = 0
+    for key, value in PAYLOADS[::3]:
+        assert schema.is_valid(key, value) == _jsonschema_says(key, value), key
+        for broken in _mutations(value):
+            assert schema.is_valid(key, broken) == _jsonschema_says(key, broken), (key, broken)
+            checked += 1
+    assert checked > 1000
+
+
+_PROBES: list[Any] = [None, True, 0, 1.0, 2.5, "x", "", [], {}, {"x": 1}, ["x"], "completed"]
+
+
+def test_compiled_checks_agree_with_jsonschema_on_every_value_swapped_deep_inside() -> None:
+    checked = 0
+    for key, value in PAYLOADS[::9]:
+        slots = [
+            (holder, slot)
+            for holder in _containers(value)
+            for slot in (holder if isinstance(holder, dict) else range(len(holder)))
+        ]
+        for holder, slot in slots[:: max(1, len(slots) // 15)]:
+            original = holder[slot]
+            for probe in _PROBES:
+                holder[slot] = probe
+                assert schema.is_valid(key, value) == _jsonschema_says(key, value), (key, slot, probe)
+                checked += 1
+            holder[slot] = original
+    assert checked > 3000
+
+
+_TINY: list[tuple[dict[str, Any], list[Any]]] = [
+    ({"type": "integer"}, [1, 1.0, 1.5, True, "1", None]),
+    ({"type": ["number", "null"]}, [1, 2.5, None, False, "x"]),
+    ({"const": 1}, [1, 1.0, True, "1"]),
+    ({"const": "a", "type": "string"}, ["a", "b", 1]),
+    ({"enum": ["a", 1, None, [1]]}, ["a", 1, 1.0, True, None, [1], [True], "b"]),
+    ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, [1, 1.5, "x"]),
+    ({"anyOf": [{"type": "string"}, {"type": "null"}]}, ["x", None, 1]),
+    (
+        {"properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": False},
+        [{"a": "x"}, {"a": 1}, {}, {"a": "x", "b": 1}, "not an object", []],
+    ),
+    ({"additionalProperties": {"type": "string"}}, [{"k": "v"}, {"k": 1}, {}, 3]),
+    ({"type": "array", "items": {"type": "boolean"}}, [[], [True], [1], [True, None], {"0": True}]),
+    ({"discriminator": {"propertyName": "t", "mapping": {}}, "type": "object"}, [{}, {"t": 1}, []]),
+]
+
+
+@pytest.mark.parametrize(("body", "values"), _TINY)
+def test_compiled_checks_mean_what_json_schema_means(body: dict[str, Any], values: list[Any]) -> None:
+    from runreplay.schema.compiled import Compiler
+
+    uri = "https://example.test/tiny.json"
+    check = Compiler({uri: body}).check(uri)
+    reference = Draft202012Validator(body)
+    for value in values:
+        assert check(value) == reference.is_valid(value), value
+
+
+def test_compiled_checks_follow_references_round_a_cycle() -> None:
+    from runreplay.schema.compiled import Compiler
+
+    tree = {"type": "object", "properties": {"kids": {"type": "array", "items": {"$ref": "Tree.json"}}}}
+    check = Compiler({"https://example.test/Tree.json": tree}).check("https://example.test/Tree.json")
+    assert check({"kids": [{"kids": []}, {}]})
+    assert not check({"kids": [{"kids": [1]}]})
+
+
+def _containers(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        yield value
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _containers(item)
+
+
+def test_json_equality_is_json_schemas() -> None:
+    from runreplay.schema.compiled import json_equal
+
+    assert json_equal(1, 1.0) and not json_equal(True, 1) and not json_equal(0, False)
+    assert json_equal([1, {"a": None}], [1.0, {"a": None}]) and not json_equal({"a": 1}, {"a": 1, "b": 2})
+    assert not json_equal("1", 1) and json_equal(None, None) and not json_equal(None, [])
+
+
+@pytest.mark.parametrize("typed", [True, False])
+def test_a_tagged_union_is_checked_against_the_named_branch_only_when_that_means_the_same(typed: bool) -> None:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    from runreplay.schema.compiled import Compiler
+
+    base = "https://example.test/"
+
+    def branch(tag: str, extra: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {"properties": {"type": {"const": tag}, **extra}, "required": ["type"]}
+        return {**body, "type": "object"} if typed else body
+
+    schemas = {
+        base + "A.json": branch("a", {"n": {"type": "integer"}}),
+        base + "B.json": branch("b", {"s": {"type": "string"}}),
+        base + "U.json": {
+            "oneOf": [{"$ref": "A.json"}, {"$ref": "B.json"}],
+            "discriminator": {"propertyName": "type", "mapping": {"a": "A.json", "b": "B.json"}},
+        },
+    }
+    registry = Registry().with_resources(
+        (uri, Resource.from_contents(body, DRAFT202012)) for uri, body in schemas.items()
+    )
+    reference = Draft202012Validator({**schemas[base + "U.json"], "$id": base + "U.json"}, registry=registry)
+    check = Compiler(schemas).check(base + "U.json")
+    for value in [
+        {"type": "a", "n": 1},
+        {"type": "a", "n": "x"},
+        {"type": "b", "s": "x"},
+        {"type": "c"},
+        {},
+        {"type": 1},
+        "text",
+        3,
+        None,
+        [],
+    ]:
+        assert check(value) == reference.is_valid(value), value

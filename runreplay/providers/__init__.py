@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from runreplay._urls import split_url
 from runreplay.cassette import Interaction
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def match(interaction: Interaction, version: str | None = None) -> Match | Unrou
     from runreplay.providers._routing import Match
 
     request = interaction.request
-    host = (urlsplit(request.url).hostname or "").lower()
+    host = (split_url(request.url).hostname or "").lower()
     owners = [p for p in registry() if p.hosts.search(host)] or list(registry())
     for provider in owners:
         found = provider.find(request.method, request.url)

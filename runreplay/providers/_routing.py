@@ -8,12 +8,13 @@ version's namespace (``openai/v1`` or ``openai/v2``), so one route serves every 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from runreplay._urls import split_url
 from runreplay.cassette import Request, Response
 from runreplay.models import NAMESPACES, Namespace
 from runreplay.schema.generate import key_of
@@ -67,14 +68,25 @@ class Provider:
 
     def find(self, method: str, url: str) -> tuple[Route, str] | None:
         """The route of a request (literal path segments win over parameters)."""
-        path = urlsplit(url).path
+        path = split_url(url).path
         if (found := self.prefix.search(path)) is not None:
             path = path[found.end() :]
-        candidates = [r for r in self.routes if r.matches(method.upper(), path)]
-        if not candidates:
-            return None
-        best = min(candidates, key=lambda r: r.parameters)
-        return best, path
+        # Only routes of this method and number of segments can match (a parameter never
+        # spans a "/"); they are kept fewest parameters first, so the first match wins.
+        for candidate in self._by_shape.get((method.upper(), path.count("/")), ()):
+            if candidate._regex.match(path) is not None:
+                return candidate, path
+        return None
+
+    @functools.cached_property
+    def _by_shape(self) -> dict[tuple[str, int], list[Route]]:
+        shapes: dict[tuple[str, int], list[Route]] = {}
+        for candidate in self.routes:
+            for method in candidate.methods:
+                shapes.setdefault((method, candidate.path.count("/")), []).append(candidate)
+        for routes in shapes.values():
+            routes.sort(key=lambda r: r.parameters)  # stable: declaration order among equals
+        return shapes
 
     def namespace(self, version: str) -> Namespace | None:
         name = self.namespaces.get(version)

@@ -1,4 +1,4 @@
-"""The generated schemas, loaded once per process, and a compiled validator per schema.
+"""The generated schemas, loaded once per process, and validators for them.
 
 Schemas are built from the models in memory (no file access, so an installed runreplay
 works without the repository's ``schemas/`` folder; a test keeps that folder equal to
@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from runreplay.schema.compiled import Compiler
 from runreplay.schema.generate import generate, schema_id
 
 
@@ -37,5 +38,12 @@ def validator(key: str) -> Draft202012Validator:
     return Draft202012Validator(body, registry=_registry())
 
 
+@functools.cache
+def _compiler() -> Compiler:
+    return Compiler(schemas_by_id())
+
+
 def is_valid(key: str, value: Any) -> bool:
-    return bool(validator(key).is_valid(value))
+    """Whether ``value`` is valid for schema ``key``: jsonschema's verdict, computed by the
+    compiled closures of :mod:`runreplay.schema.compiled` (many times faster)."""
+    return _compiler().check(schema_id(key))(value)
