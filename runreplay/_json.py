@@ -25,10 +25,35 @@ class NonFinite(float):
 
 _STDLIB_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: Twenty digits in a row may be an integer beyond 64 bits. Found by mapping every digit to
-#: 0 and searching for twenty zeros (a regular expression is 30 times slower). A document
-#: with such a run in a string is merely parsed by the standard library.
+#: 0 and searching for twenty zeros (a regular expression is 30 times slower).
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _TWENTY_DIGITS = b"0" * 20
+_BEFORE_A_NUMBER = frozenset(b":[,")
+_SKIPPED_BEFORE = frozenset(b" \t\r\n-")
+
+
+def _may_hold_huge_integer(raw: bytes) -> bool:
+    """Whether a run of 20+ digits stands where a JSON number can: after ``:``, ``[`` or ``,``.
+
+    Runs inside strings (random hex request ids hold one now and then) mostly follow a
+    letter and are passed over; one that does not only costs a slower parse.
+    """
+    digits = raw.translate(_DIGITS_TO_ZERO)
+    position = digits.find(_TWENTY_DIGITS)
+    while position >= 0:
+        start = position
+        while start > 0 and digits[start - 1] == 0x30:
+            start -= 1
+        before = start - 1
+        while before >= 0 and raw[before] in _SKIPPED_BEFORE:
+            before -= 1
+        if before < 0 or raw[before] in _BEFORE_A_NUMBER:
+            return True
+        end = position + 20
+        while end < len(digits) and digits[end] == 0x30:
+            end += 1
+        position = digits.find(_TWENTY_DIGITS, end)
+    return False
 
 
 def dumps(value: Any) -> bytes:
@@ -49,7 +74,7 @@ def loads(data: bytes | str, *, nonfinite: bool = True) -> Any:
     ``nonfinite=False`` refuses ``NaN`` and ``Infinity`` (they are not JSON) with a ValueError.
     """
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    if raw.translate(_DIGITS_TO_ZERO).find(_TWENTY_DIGITS) < 0:
+    if not _may_hold_huge_integer(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:

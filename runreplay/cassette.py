@@ -438,6 +438,7 @@ def load(path: str | os.PathLike[str]) -> Cassette:
             raise CassetteError(
                 f"invalid JSON: {exc.msg}", path=p, location=f"line {exc.lineno}, column {exc.colno}"
             ) from None
+        del data  # the file's bytes are no longer needed: not held while the objects are built
         try:
             cassette = from_json(doc)
         except CassetteError as exc:
@@ -475,9 +476,76 @@ def from_json(doc: Any) -> Cassette:
         )
     meta = _expect(doc.get("meta", {}), dict, "$.meta")
     raw = _expect(doc.get("interactions"), list, "$.interactions")
-    interactions = [_interaction_from_json(item, f"$.interactions[{i}]") for i, item in enumerate(raw)]
+    interactions = []
+    for i, item in enumerate(raw):
+        try:
+            interactions.append(_plain_interaction(item))
+        except _NotPlain:
+            # Something unusual, or wrong: the careful reader takes it, and names the place.
+            interactions.append(_interaction_from_json(item, f"$.interactions[{i}]"))
     timelines = _expect(doc.get("timelines", []), list, "$.timelines")
     return Cassette(interactions=interactions, meta=meta, timelines=timelines)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_interaction(obj: Any) -> Interaction:
+    """The usual interaction, read without building a JSON path for every field.
+
+    Anything but the plain shape (string headers, a JSON/text/empty body, int status and
+    times) raises _NotPlain, and :func:`_interaction_from_json` reads it instead.
+    """
+    try:
+        req = obj["request"]
+        resp = obj["response"]
+        method = req["method"]
+        url = req["url"]
+        status = resp["status"]
+        reason = resp.get("reason", "")
+        at_ms = obj.get("at_ms", 0)
+        duration = obj.get("duration_ms")
+    except (KeyError, TypeError, AttributeError):
+        raise _NotPlain from None
+    if (
+        type(method) is not str
+        or type(url) is not str
+        or type(status) is not int
+        or not 100 <= status <= 599
+        or type(reason) is not str
+        or type(at_ms) is not int
+        or at_ms < 0
+        or (duration is not None and (type(duration) is not int or duration < 0))
+    ):
+        raise _NotPlain
+    request = Request(method.upper(), url, _plain_headers(req.get("headers")), _plain_body(req.get("body")))
+    response = Response(status, _plain_headers(resp.get("headers")), _plain_body(resp.get("body")), reason)
+    return Interaction(request, response, at_ms, duration)
+
+
+def _plain_headers(obj: Any) -> Headers:
+    if obj is None:
+        return Headers()
+    if type(obj) is not dict:
+        raise _NotPlain
+    items = [(key.lower(), value) for key, value in obj.items() if type(value) is str]
+    if len(items) != len(obj):
+        raise _NotPlain
+    return Headers._lowered(items)
+
+
+def _plain_body(obj: Any) -> Body:
+    if obj is None:
+        return Body()
+    if type(obj) is not dict or len(obj) != 1:
+        raise _NotPlain
+    if "json" in obj:
+        return Body("json", obj["json"])
+    text = obj.get("text")
+    if type(text) is not str:
+        raise _NotPlain
+    return Body("text", text)
 
 
 def _interaction_from_json(obj: Any, where: str) -> Interaction:

@@ -187,3 +187,19 @@ def test_a_learnt_value_refreshes_what_replay_remembered_of_a_request(tmp_path: 
         client.post("https://api.coze.com/v3/chat", json={"user_id": "alice-1234", "bot_id": "b"})
         client.get(url)  # now it must be matched in its scrubbed form
     assert sorted(session.matcher.used) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("text", "huge"),
+    [
+        (b'{"a": 123456789012345678901}', True),
+        (b"[1, -123456789012345678901]", True),
+        (b"123456789012345678901", True),
+        (b'{"id": "req_b7b16ecf8ca53723593894116071700c"}', False),
+        (b'{"a": 1234567890123456789}', False),  # 19 digits: within 64 bits
+        (b'{"a": "x", "b": [12345678901234567890123, 1]}', True),
+    ],
+)
+def test_documents_that_may_hold_huge_integers_are_told_apart(text: bytes, huge: bool) -> None:
+    assert _json._may_hold_huge_integer(text) is huge
+    assert _json.loads(text) == json.loads(text)
