@@ -44,17 +44,39 @@ WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encodi
 class Headers:
     """Case-insensitive multi-valued headers, stored lower-cased in the cassette."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_pairs", "_strings")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items: list[tuple[str, str]] = [(k.lower(), str(v)) for k, v in items]
+        self._pairs: list[tuple[str, str]] | None = [(k.lower(), str(v)) for k, v in items]
+        self._strings: dict[str, str] | None = None
 
     @classmethod
     def _lowered(cls, items: list[tuple[str, str]]) -> Headers:
-        """Headers from pairs of strings whose names are already lower-cased (the loader's fast path)."""
+        """Headers from pairs of strings whose names are already lower-cased."""
         headers = cls.__new__(cls)
-        headers._items = items
+        headers._pairs, headers._strings = items, None
         return headers
+
+    @classmethod
+    def _of_strings(cls, mapping: dict[str, str]) -> Headers:
+        """Headers from a cassette's header object whose every value is a string (the loader's
+        fast path). Made into pairs on first use: a replay never looks at most recorded
+        headers, and a thousand-interaction cassette would otherwise build 20,000 tuples."""
+        headers = cls.__new__(cls)
+        headers._pairs, headers._strings = None, mapping
+        return headers
+
+    @property
+    def _items(self) -> list[tuple[str, str]]:
+        pairs = self._pairs
+        if pairs is None:
+            pairs = self._pairs = [(k.lower(), v) for k, v in (self._strings or {}).items()]
+            self._strings = None
+        return pairs
+
+    @_items.setter
+    def _items(self, pairs: list[tuple[str, str]]) -> None:
+        self._pairs, self._strings = pairs, None
 
     @classmethod
     def from_mapping(cls, mapping: Any) -> Headers:
@@ -529,10 +551,10 @@ def _plain_headers(obj: Any) -> Headers:
         return Headers()
     if type(obj) is not dict:
         raise _NotPlain
-    items = [(key.lower(), value) for key, value in obj.items() if type(value) is str]
-    if len(items) != len(obj):
-        raise _NotPlain
-    return Headers._lowered(items)
+    for value in obj.values():
+        if type(value) is not str:
+            raise _NotPlain
+    return Headers._of_strings(obj)
 
 
 def _plain_body(obj: Any) -> Body:
