@@ -16,7 +16,6 @@ cassette file per second. An orjson parse of the same file is the floor, for sca
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,6 @@ from benchmarks.harness import (
     spread,
 )
 from benchmarks.replay import PreloadedSession, timed_gets
-from runreplay.session import Session
 
 #: Validating replayed payloads may add at most 20% to the cost of replaying them.
 TARGET_VALIDATION_X = 1.2
@@ -77,21 +75,11 @@ def validation_cases(files: Files, size: int, requests: int) -> list[Case]:
 
 def _replay(driver: Driver, cset: CassetteSet, positions: list[int], *, validate: bool) -> Callable[[], float]:
     def run() -> float:
-        options: dict[str, Any] = {"unused": "ignore"}
-        check: Callable[[int], None] | None = None
-        if validate:
-            if "validate_replay" in inspect.signature(Session).parameters:
-                options["validate_replay"] = True
-            else:  # the module exists but is not wired into sessions: validate beside the replay
-                validate_interaction = _optional("runreplay.validation", "validate_interaction")
-
-                def check(index: int) -> None:
-                    validate_interaction(cset.interactions[index])
-
-        session = PreloadedSession(cset.runreplay, **options)
+        # Replay validation is on by default; the baseline switches it off.
+        session = PreloadedSession(cset.runreplay, unused="ignore", validate_replay=validate)
         session.__enter__()
         try:
-            per_request = timed_gets(driver.get, cset.exchanges, positions, after=check)
+            per_request = timed_gets(driver.get, cset.exchanges, positions)
         finally:
             start = clock()
             session.__exit__(None, None, None)

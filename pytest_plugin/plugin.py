@@ -35,7 +35,7 @@ MARKER_OPTIONS = {
     "sse_exact": "keep each recorded SSE event's exact bytes (default False)",
     "streams": "a runreplay.transport.StreamOptions: pacing, re-chunking and faults for replayed streams",
     "validate": "error | warn | off: recorded payloads that break their documented schema",
-    "validate_replay": "also check replayed payloads against the schemas (default False)",
+    "validate_replay": "also check replayed payloads against the schemas (default True)",
 }
 
 _SESSION = pytest.StashKey[Session]()
@@ -82,7 +82,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("runreplay_tool_outputs", "match | ids", default="match")
     parser.addini("runreplay_virtual_clock", "sleeps cost no wall time during replay", type="bool", default=True)
     parser.addini("runreplay_validate", "error | warn | off: recorded payloads breaking their schema", default="error")
-    parser.addini("runreplay_validate_replay", "check replayed payloads too", type="bool", default=False)
+    parser.addini("runreplay_validate_replay", "check replayed payloads too", type="bool", default=True)
     parser.addini("runreplay_cassette_dir", "cassette folder (relative to the rootdir)", default="")
     parser.addini("runreplay_match_ignore_paths", "JSON body paths ignored when matching", type="linelist")
     parser.addini("runreplay_match_headers", "request headers that must be equal to match", type="linelist")

@@ -5,7 +5,8 @@ encoded again; orjson does that about ten times faster than the standard library
 parses a cassette file about twice as fast. It is not used where it would change a
 value: integers beyond 64 bits (orjson refuses them on output and reads them as floats
 on input) and the non-standard ``NaN``/``Infinity`` tokens (orjson writes ``null``) fall
-back to the standard library, which round-trips them. (A plain ``float("nan")`` put into
+back to the standard library, which round-trips them. Documents over a megabyte are parsed
+by the standard library too, for memory (see :func:`loads`). (A plain ``float("nan")`` put into
 a body by hand, rather than read by :func:`loads`, is still written as ``null``.)
 """
 
@@ -22,6 +23,9 @@ __all__ = ["NonFinite", "dumps", "dumps_text", "loads"]
 class NonFinite(float):
     """``NaN``/``Infinity`` read from a cassette: orjson refuses the subclass, so it is written back as read."""
 
+
+#: Documents larger than this (bytes or characters) are parsed by the standard library.
+LARGE = 1 << 20
 
 _STDLIB_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: Twenty digits in a row may be an integer beyond 64 bits. Found by mapping every digit to
@@ -73,6 +77,10 @@ def loads(data: bytes | str, *, nonfinite: bool = True) -> Any:
 
     ``nonfinite=False`` refuses ``NaN`` and ``Infinity`` (they are not JSON) with a ValueError.
     """
+    if len(data) > LARGE:
+        # orjson builds a whole document tree before the Python objects: for a big file that
+        # is 1.6x json's peak memory, while its speed lead shrinks to about 1.2x.
+        return json.loads(data, parse_constant=NonFinite if nonfinite else _refuse)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if not _may_hold_huge_integer(raw):
         try:

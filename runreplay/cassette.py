@@ -98,6 +98,9 @@ class Headers:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         name = name.lower()
+        found = self._loaded(name)
+        if found is not None:
+            return found
         for key, value in self._items:
             if key == name:
                 return value
@@ -105,7 +108,16 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         name = name.lower()
+        found = self._loaded(name)
+        if found is not None:
+            return [found]
         return [v for k, v in self._items if k == name]
+
+    def _loaded(self, name: str) -> str | None:
+        """A value straight from a loaded header object still waiting to become pairs (as
+        written: lower-cased names); None means look through the pairs."""
+        strings = self._strings
+        return strings.get(name) if strings is not None else None
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and any(k == name.lower() for k, _ in self._items)
@@ -453,14 +465,18 @@ def load(path: str | os.PathLike[str]) -> Cassette:
         raise CassetteError(f"cannot read cassette: {exc}", path=p) from exc
     with paused_gc():
         try:
-            doc = _json.loads(data)
+            if len(data) > _json.LARGE:
+                text, data = data.decode("utf-8"), b""  # parsed as text: drop the bytes first
+                doc = _json.loads(text)
+            else:
+                doc = _json.loads(data)
         except UnicodeDecodeError as exc:
             raise CassetteError(f"cannot read cassette: {exc}", path=p) from exc
         except json.JSONDecodeError as exc:
             raise CassetteError(
                 f"invalid JSON: {exc.msg}", path=p, location=f"line {exc.lineno}, column {exc.colno}"
             ) from None
-        del data  # the file's bytes are no longer needed: not held while the objects are built
+        del data  # not held while the objects are built
         try:
             cassette = from_json(doc)
         except CassetteError as exc:

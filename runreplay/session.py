@@ -80,7 +80,7 @@ class Session:
         exact_sse: bool = False,
         scrub: ScrubRules | None = None,
         validate: str = "error",
-        validate_replay: bool = False,
+        validate_replay: bool = True,
         record_to: str | Path | None = None,
     ) -> None:
         self.path = Path(path)

@@ -22,7 +22,12 @@ from runreplay.session import Session
 # ---------------------------------------------------------------------------- JSON
 
 
-def test_values_orjson_cannot_carry_round_trip_through_a_cassette(tmp_path: Path) -> None:
+@pytest.mark.parametrize("large", [False, True])
+def test_values_orjson_cannot_carry_round_trip_through_a_cassette(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, large: bool
+) -> None:
+    if large:  # read as a big file is: by the standard library, from text
+        monkeypatch.setattr(_json, "LARGE", 10)
     # Beyond 64 bits orjson reads floats; NaN it writes as null. Both must come back as they were.
     huge = 2**70 + 1
     path = tmp_path / "c.json"

@@ -291,7 +291,38 @@ def test_cozepy_create_and_poll_replays_identically(
 
 def _api_cassette(path: Path, retry_headers: list[tuple[str, str]]) -> Path:
     url = "https://api.openai.com/v1/threads/thread_1/runs/run_1"
-    run = {"id": "run_1", "object": "thread.run", "thread_id": "thread_1", "status": "completed", "created_at": 1}
+    run = {
+        "id": "run_1",
+        "object": "thread.run",
+        "thread_id": "thread_1",
+        "assistant_id": "asst_1",
+        "status": "completed",
+        "created_at": 1,
+        "model": "gpt-4o-mini",
+        "tools": [],
+        **dict.fromkeys(
+            [
+                "expires_at",
+                "started_at",
+                "cancelled_at",
+                "failed_at",
+                "completed_at",
+                "instructions",
+                "metadata",
+                "required_action",
+                "last_error",
+                "usage",
+                "temperature",
+                "top_p",
+                "max_prompt_tokens",
+                "max_completion_tokens",
+                "truncation_strategy",
+                "incomplete_details",
+                "response_format",
+                "tool_choice",
+            ]
+        ),
+    }
     busy = Response(
         429,
         Headers([("content-type", "application/json"), *retry_headers]),

@@ -67,13 +67,13 @@ def test_warn_policy_records_and_warns(tmp_path: Path, vendor: str) -> None:
         _retrieve(vendor)
 
 
-def test_replay_validation_is_optional(tmp_path: Path, vendor: str) -> None:
+def test_replayed_payloads_are_checked_unless_switched_off(tmp_path: Path, vendor: str) -> None:
     path = tmp_path / "c.json"
     with use_cassette(path, record_mode="once", validate="off"):
         _retrieve(vendor)
-    with use_cassette(path):  # by default replayed payloads are not checked
+    with pytest.raises(SchemaViolationError, match="status"), use_cassette(path):
         _retrieve("http://127.0.0.1:9/v1")
-    with pytest.raises(SchemaViolationError, match="status"), use_cassette(path, validate_replay=True):
+    with use_cassette(path, validate_replay=False):
         _retrieve("http://127.0.0.1:9/v1")
 
 
