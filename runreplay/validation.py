@@ -25,8 +25,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jsonschema.exceptions import best_match
-
 from runreplay import schema
 from runreplay._jsonpath import join_index, join_key
 from runreplay.cassette import Body, Cassette, Interaction
@@ -284,6 +282,8 @@ class _Inspection:
 
 def _jsonschema_issue(key: str, value: Any) -> Issue:
     """What jsonschema itself says, for a rejection the walker did not explain (a safety net)."""
+    from jsonschema.exceptions import best_match  # only for a rejection: a slow import
+
     error = best_match(schema.validator(key).iter_errors(value))
     path = "$"
     for part in error.absolute_path:

@@ -9,14 +9,14 @@ each ``$ref`` on first use and keeps it, so checking a payload costs only the wa
 from __future__ import annotations
 
 import functools
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from runreplay.schema.compiled import Compiler
 from runreplay.schema.generate import generate, schema_id
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 
 @functools.cache
@@ -27,6 +27,10 @@ def schemas_by_id() -> dict[str, dict[str, Any]]:
 
 @functools.cache
 def _registry() -> Registry[Any]:
+    # jsonschema is imported only when a rejection is explained or a caller asks for it.
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources = [(uri, Resource.from_contents(body, DRAFT202012)) for uri, body in schemas_by_id().items()]
     return Registry().with_resources(resources)
 
@@ -34,6 +38,8 @@ def _registry() -> Registry[Any]:
 @functools.cache
 def validator(key: str) -> Draft202012Validator:
     """The compiled validator of schema ``key`` (``"openai/v2/Run"``); KeyError if unknown."""
+    from jsonschema import Draft202012Validator
+
     body = schemas_by_id()[schema_id(key)]
     return Draft202012Validator(body, registry=_registry())
 
