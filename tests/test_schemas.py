@@ -312,3 +312,54 @@ def test_a_tagged_union_is_checked_against_the_named_branch_only_when_that_means
         [],
     ]:
         assert check(value) == reference.is_valid(value), value
+
+
+# --------------------------------------------------------------------------- the shipped catalog
+
+
+def test_the_shipped_catalog_is_current() -> None:
+    from runreplay.schema import catalog
+
+    assert catalog.PATH.read_text(encoding="utf-8") == catalog.render(catalog.build()), (
+        "runreplay/schema/catalog.json is stale: run `python -m runreplay.schema`"
+    )
+
+
+def test_the_catalog_names_the_types_the_models_resolve() -> None:
+    from runreplay.models import NAMESPACES
+    from runreplay.providers import registry
+    from runreplay.schema.catalog import namespaces
+
+    spaces = namespaces()
+    used = {r.response for p in registry() for r in p.routes} | {r.request for p in registry() for r in p.routes}
+    used |= {r.query for p in registry() for r in p.routes}
+    for name, space in NAMESPACES.items():
+        names = {n for n in used if n} | set(space.events.values())
+        for type_name in sorted(names):
+            try:
+                expected = key_of(space.resolve(type_name))
+            except KeyError:
+                with pytest.raises(KeyError):
+                    spaces[name].key(type_name)
+                continue
+            assert spaces[name].key(type_name) == expected, (name, type_name)
+        assert spaces[name].events == space.events
+
+
+def test_replay_validation_does_not_import_the_models() -> None:
+    # Validating replayed payloads must not cost every test process the pydantic models.
+    code = (
+        "import sys\n"
+        "from runreplay.cassette import load\n"
+        "from runreplay.validation import validate_interaction\n"
+        "c = load('cassettes/demo/openai_tool_run.json')\n"
+        "assert all(not validate_interaction(i) for i in c.interactions)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('runreplay.models', 'pydantic', 'jsonschema'))))\n"
+    )
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1]
+    )
+    assert out.stdout.strip() == "[]", out.stdout

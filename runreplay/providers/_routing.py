@@ -16,8 +16,7 @@ from typing import Any
 
 from runreplay._urls import split_url
 from runreplay.cassette import Request, Response
-from runreplay.models import NAMESPACES, Namespace
-from runreplay.schema.generate import key_of
+from runreplay.schema.catalog import TypeSpace, namespaces
 
 _PARAM = re.compile(r"\{(\w+)\}")
 
@@ -88,9 +87,9 @@ class Provider:
             routes.sort(key=lambda r: r.parameters)  # stable: declaration order among equals
         return shapes
 
-    def namespace(self, version: str) -> Namespace | None:
+    def namespace(self, version: str) -> TypeSpace | None:
         name = self.namespaces.get(version)
-        return NAMESPACES[name] if name else None
+        return namespaces()[name] if name else None
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class Match:
     provider: Provider
     route: Route
     version: str
-    namespace: Namespace
+    namespace: TypeSpace
 
     @property
     def endpoint(self) -> str:
@@ -109,7 +108,7 @@ class Match:
         return f"{methods} {self.route.path}"
 
     def schema_key(self, type_name: str) -> str:
-        return key_of(self.namespace.resolve(type_name))
+        return self.namespace.key(type_name)
 
     def event_key(self, event: str | None) -> str | None:
         type_name = self.namespace.events.get(event or "")

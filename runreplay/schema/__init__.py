@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from runreplay.schema.generate import BASE_URI, generate, iter_files, schema_id
+from runreplay.schema._ids import BASE_URI, schema_id
 from runreplay.schema.registry import is_valid, schemas_by_id, validator
 from runreplay.schema.walker import SCHEMA_VIOLATIONS, Issue, Observer, Walker
 
@@ -30,7 +30,6 @@ __all__ = [
     "Issue",
     "classify",
     "export",
-    "generate",
     "is_valid",
     "nearest",
     "schema_id",
@@ -69,6 +68,8 @@ def export(out_dir: str | os.PathLike[str]) -> list[Path]:
     Only ``*.json`` files are managed, so hand-written files beside them (the spec
     deviations) are left alone. Returns the files written or deleted.
     """
+    from runreplay.schema.generate import generate, iter_files
+
     root = Path(out_dir)
     wanted = dict(iter_files(generate()))
     changed: list[Path] = []
@@ -88,6 +89,8 @@ def export(out_dir: str | os.PathLike[str]) -> list[Path]:
 def stale_files(schema_dir: str | os.PathLike[str]) -> list[str]:
     """Relative paths that differ between ``schema_dir`` and a fresh generation (missing,
     outdated or no longer generated); empty when the folder is current."""
+    from runreplay.schema.generate import generate, iter_files
+
     root = Path(schema_dir)
     wanted = dict(iter_files(generate()))
     stale = [rel for rel, text in wanted.items() if _read(root / rel) != text]

@@ -22,9 +22,10 @@ from pydantic_core import core_schema
 
 from runreplay.models import MODEL_MODULES, NAMESPACES, Namespace
 from runreplay.models._base import has_schema_file
+from runreplay.schema._ids import BASE_URI, schema_id
 
-#: An identifier, not a download location: validators resolve references locally.
-BASE_URI = "https://runreplay.dev/schemas/"
+__all__ = ["BASE_URI", "DIALECT", "generate", "iter_files", "key_of", "model_classes", "schema_id"]
+
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _DEFS = "#/$defs/"
 
@@ -43,10 +44,6 @@ class _Generator(GenerateJsonSchema):
 
     def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
         return self.generate_inner(schema["schema"])
-
-
-def schema_id(key: str) -> str:
-    return f"{BASE_URI}{key}.json"
 
 
 def key_of(model: type[Any]) -> str:

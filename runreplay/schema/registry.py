@@ -1,8 +1,8 @@
 """The generated schemas, loaded once per process, and validators for them.
 
-Schemas are built from the models in memory (no file access, so an installed runreplay
-works without the repository's ``schemas/`` folder; a test keeps that folder equal to
-what is generated here). Validators are created once and reused: jsonschema resolves
+Schemas come from the package's catalog (see :mod:`runreplay.schema.catalog`), so an
+installed runreplay needs neither the repository's ``schemas/`` folder nor, to validate,
+the pydantic models. Validators are created once and reused: jsonschema resolves
 each ``$ref`` on first use and keeps it, so checking a payload costs only the walk.
 """
 
@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from runreplay.schema import catalog
+from runreplay.schema._ids import schema_id
 from runreplay.schema.compiled import Compiler
-from runreplay.schema.generate import generate, schema_id
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 @functools.cache
 def schemas_by_id() -> dict[str, dict[str, Any]]:
     """Every schema by its ``$id``. Treat the result as read-only: it is shared."""
-    return {schema_id(key): body for key, body in generate().items()}
+    return {schema_id(key): body for key, body in catalog.load()["schemas"].items()}
 
 
 @functools.cache
