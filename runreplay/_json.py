@@ -5,7 +5,7 @@ encoded again; orjson does that about ten times faster than the standard library
 parses a cassette file about twice as fast. It is not used where it would change a
 value: integers beyond 64 bits (orjson refuses them on output and reads them as floats
 on input) and the non-standard ``NaN``/``Infinity`` tokens (orjson writes ``null``) fall
-back to the standard library, which round-trips them. Documents over a megabyte are parsed
+back to the standard library, which round-trips them. Documents over 4 MiB are parsed
 by the standard library too, for memory (see :func:`loads`). (A plain ``float("nan")`` put into
 a body by hand, rather than read by :func:`loads`, is still written as ``null``.)
 """
@@ -25,7 +25,7 @@ class NonFinite(float):
 
 
 #: Documents larger than this (bytes or characters) are parsed by the standard library.
-LARGE = 1 << 20
+LARGE = 4 << 20
 
 _STDLIB_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 #: Twenty digits in a row may be an integer beyond 64 bits. Found by mapping every digit to
