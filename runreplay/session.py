@@ -134,6 +134,11 @@ class Session:
         #: Requests already prepared for matching, by method, URL and body bytes (see respond).
         self._prepared: Recent[tuple[str, str, bytes], Prepared] = Recent()
         self._prepared_version = self.scrubber.version
+        #: Scrubbing a request only helps it match where a recorded URL or body holds a
+        #: pseudonym (or one may be recorded now); otherwise it would only cost time.
+        self._scrub_requests = self.scrub_rules.enabled and (
+            self._records or any(_holds_pseudonym(i.request) for i in self.replayer.interactions)
+        )
         #: What the transports built to replay recent interactions, by id (see transport).
         self.replay_cache: Recent[int, Any] = Recent()
 
@@ -223,7 +228,7 @@ class Session:
             prepared = self._prepared.get(cache_key)
             if prepared is not None:
                 return prepared
-        if self.scrub_rules.enabled:
+        if self._scrub_requests:
             # The cassette holds pseudonyms; the request must be compared in the same terms.
             request = scrubber.for_matching(request)
         prepared = self.replayer.prepare(request)
@@ -561,3 +566,10 @@ def _body_bytes(vcr_request: Any) -> bytes:
     if isinstance(body, str):
         return body.encode("utf-8")
     return bytes(body)
+
+
+def _holds_pseudonym(request: Request) -> bool:
+    if "scrubbed-" in request.url:
+        return True
+    body = request.body
+    return body.kind != "empty" and b"scrubbed-" in body.to_bytes()

@@ -208,3 +208,21 @@ def test_a_learnt_value_refreshes_what_replay_remembered_of_a_request(tmp_path: 
 def test_documents_that_may_hold_huge_integers_are_told_apart(text: bytes, huge: bool) -> None:
     assert _json._may_hold_huge_integer(text) is huge
     assert _json.loads(text) == json.loads(text)
+
+
+def test_requests_are_scrubbed_for_matching_only_when_the_cassette_holds_pseudonyms(tmp_path: Path) -> None:
+    url = "https://api.openai.com/v1/files?api_key=raw-secret-value"
+
+    def cassette(recorded_url: str) -> Path:
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.json"
+        reply = Response(200, Headers([("content-type", "application/json")]), Body.json({"object": "list"}))
+        return Cassette(interactions=[Interaction(Request("GET", recorded_url), reply)]).save(path)
+
+    # Recorded without scrubbing: the request matches as it is.
+    with Session(cassette(url), validate="off"), httpx.Client() as client:
+        assert client.get(url).json() == {"object": "list"}
+    # Recorded scrubbed: the request matches once scrubbed the same way.
+    scrubbed = Scrubber().url(url)
+    assert "raw-secret-value" not in scrubbed
+    with Session(cassette(scrubbed), validate="off"), httpx.Client() as client:
+        assert client.get(url).json() == {"object": "list"}
