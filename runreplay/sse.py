@@ -30,7 +30,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "SSEDecoder",
     "SSEEvent",
     "encode_events",
+    "iter_encoded",
     "parse_data",
     "parse_stream",
     "rechunk",
@@ -419,21 +420,40 @@ def parse_stream(raw: bytes | str, *, exact: bool = False) -> tuple[list[SSEEven
 
 def serialize_event(event: SSEEvent, framing: Framing) -> bytes:
     """The bytes of one event: its exact ``raw`` when it still matches, else per ``framing``."""
-    name = event.event
-    if (
-        event.data_is_json
-        and event.raw is None
-        and name  # not None, not empty
-        and event.id is None
-        and event.retry is None
-        and not event.comments
-        and framing.space_after_colon
-        and framing.line_ending == "\n"
-        and "\n" not in name
-        and "\r" not in name
-    ):
-        # The shape of nearly every recorded event; compact JSON never holds a line break.
-        return b"event: " + name.encode("utf-8") + b"\ndata: " + _json.dumps(event.data) + b"\n\n"
+    return next(iter_encoded((event,), framing))
+
+
+def iter_encoded(events: Iterable[SSEEvent], framing: Framing) -> Iterator[bytes]:
+    """Each event's bytes (see :func:`serialize_event`), made only as they are read.
+
+    Nearly every recorded event is a name and one JSON data line; those are written from a
+    prefix made once per event name, which is most of what makes replaying a long stream
+    cheap (compact JSON never holds a CR or LF, so the data is always one line).
+    """
+    eol = framing.line_ending
+    end = (eol + eol).encode("utf-8")
+    prefixes: dict[str | None, bytes] = {}
+    dumps = _json.dumps
+    for event in events:
+        if event.data_is_json and event.raw is None and event.id is None and event.retry is None and not event.comments:
+            prefix = prefixes.get(event.event)
+            if prefix is None:
+                prefix = prefixes[event.event] = _json_event_prefix(event.event, framing)
+            if prefix:
+                yield prefix + dumps(event.data) + end
+                continue
+        yield _serialize_fields(event, framing)
+
+
+def _json_event_prefix(name: str | None, framing: Framing) -> bytes:
+    """``event: name`` and ``data: `` lines up to the JSON, or ``b""`` when the name needs the general path."""
+    if name is not None and ("\n" in name or "\r" in name):
+        return b""
+    head = "" if name is None else _field("event", name, framing) + framing.line_ending
+    return (head + ("data: " if framing.space_after_colon else "data:")).encode("utf-8")
+
+
+def _serialize_fields(event: SSEEvent, framing: Framing) -> bytes:
     exact = event.raw_bytes
     if exact is not None and _raw_matches(exact, event):
         return exact
@@ -480,7 +500,7 @@ def serialize_stream(events: list[SSEEvent], framing: Framing) -> bytes:
 
 def encode_events(events: Iterable[SSEEvent], framing: Framing) -> list[bytes]:
     """One chunk per event, in order: what a replayed stream delivers."""
-    return [serialize_event(event, framing) for event in events]
+    return list(iter_encoded(events, framing))
 
 
 #: The chunking modes :func:`rechunk` accepts (``N`` is a positive number of bytes).

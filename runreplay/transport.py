@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from runreplay.cassette import WIRE_HEADERS, Body, Headers, Interaction, Request, Response, body_from_wire
-from runreplay.sse import Framing, SSEDecoder, SSEEvent, encode_events, rechunk, serialize_event
+from runreplay.sse import Framing, SSEDecoder, SSEEvent, encode_events, iter_encoded, rechunk
 
 if TYPE_CHECKING:
     from runreplay.session import Session
@@ -224,8 +224,8 @@ class _ReplayStreamBase:
 
     def _plain_chunks(self) -> Iterator[bytes]:
         # What _plan yields for default options, without its per-event planning: each event's
-        # bytes are made as the client reads them (map: no Python frame per event).
-        return map(functools.partial(serialize_event, framing=self._framing), self._events)
+        # bytes are made as the client reads them.
+        return iter_encoded(self._events, self._framing)
 
     def __iter__(self) -> Iterator[bytes]:
         return self._plain_chunks() if self._plain() else self._planned()

@@ -30,6 +30,7 @@ from runreplay.sse import (
     serialize_event,
     serialize_stream,
 )
+from runreplay.sse import _serialize_fields as _serialize_fields
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TRAFFIC = SHARED / "real-traffic"
@@ -138,6 +139,25 @@ def test_non_exact_framing_written_from_fields() -> None:
     crlf = Framing(space_after_colon=True, line_ending="\r\n")
     full = SSEEvent(event="e", data="l1\nl2", id="7", retry=10, comments=["ping"])
     assert serialize_event(full, crlf) == b": ping\r\nevent: e\r\nid: 7\r\nretry: 10\r\ndata: l1\r\ndata: l2\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [Framing(), Framing(space_after_colon=False), Framing(line_ending="\r\n"), Framing(False, "\r")],
+    ids=["openai", "coze", "crlf", "cr-no-space"],
+)
+def test_json_events_written_per_name_read_back_as_stored(framing: Framing) -> None:
+    # The per-name prefix path must write what the field-by-field writer writes, and read back.
+    names: list[str | None] = [None, "", "x", " spaced", "thread.message.delta", "two\nlines", "cr\rname"]
+    events = [SSEEvent(event=name, data={"n": n, "t": "a\nb\r"}, data_is_json=True) for n, name in enumerate(names)]
+    events.insert(3, SSEEvent(event="x", data="plain", id="1"))  # general path between fast ones
+    chunks = encode_events(events, framing)
+    general = Framing(framing.space_after_colon, framing.line_ending)
+    for event, chunk in zip(events, chunks, strict=True):
+        assert chunk == _serialize_fields(event, general)
+        assert chunk.count(framing.line_ending.encode() * 2) == 1 and chunk.endswith(framing.line_ending.encode() * 2)
+    readable = [e for e in events if "\n" not in (e.event or "") and "\r" not in (e.event or "")]
+    assert parse_stream(serialize_stream(readable, framing))[0] == readable
 
 
 def test_non_exact_keeps_leading_spaces_and_empty_values() -> None:
