@@ -24,13 +24,13 @@ from runreplay.sse import (
     Framing,
     SSEDecoder,
     SSEEvent,
+    _serialize_fields,
     encode_events,
     parse_stream,
     rechunk,
     serialize_event,
     serialize_stream,
 )
-from runreplay.sse import _serialize_fields as _serialize_fields
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TRAFFIC = SHARED / "real-traffic"
@@ -152,9 +152,8 @@ def test_json_events_written_per_name_read_back_as_stored(framing: Framing) -> N
     events = [SSEEvent(event=name, data={"n": n, "t": "a\nb\r"}, data_is_json=True) for n, name in enumerate(names)]
     events.insert(3, SSEEvent(event="x", data="plain", id="1"))  # general path between fast ones
     chunks = encode_events(events, framing)
-    general = Framing(framing.space_after_colon, framing.line_ending)
     for event, chunk in zip(events, chunks, strict=True):
-        assert chunk == _serialize_fields(event, general)
+        assert chunk == _serialize_fields(event, framing)
         assert chunk.count(framing.line_ending.encode() * 2) == 1 and chunk.endswith(framing.line_ending.encode() * 2)
     readable = [e for e in events if "\n" not in (e.event or "") and "\r" not in (e.event or "")]
     assert parse_stream(serialize_stream(readable, framing))[0] == readable
