@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from runreplay import _json
-from runreplay.cassette import Body, Cassette, Headers, Interaction, Request, Response
-from runreplay.lifecycle import build_timelines
-from runreplay.providers.resources import RESOURCE_SPECS
+from runreplay.cassette import Body, Cassette, Headers, Interaction, Request, Response, encode_body
+from runreplay.engine.timeline import build_timelines
 from runreplay.sse import Framing, SSEEvent, encode_events
 
 BASE_URL = "http://bench.local/v1"
@@ -173,7 +172,7 @@ def runreplay_cassette(interactions: Sequence[Interaction]) -> Cassette:
         "client": {"name": "openai", "version": "3.54.0"},
         "recorded_at": RECORDED_AT,
     }
-    timelines = [t.to_json() for t in build_timelines(interactions, RESOURCE_SPECS).values()]
+    timelines = [t.to_json() for t in build_timelines(interactions).values()]
     return Cassette(interactions=list(interactions), meta=meta, timelines=timelines)
 
 
@@ -190,7 +189,7 @@ def write_vcr(path: Path, interactions: Sequence[Interaction], serializer: str) 
     responses = []
     for interaction in interactions:
         req = interaction.request
-        body = req.body.to_bytes() or None
+        body = encode_body(req.body) or None
         requests.append(VcrRequest(req.method, req.url, body, dict(req.headers.items())))
         headers: dict[str, list[str]] = {}
         for name, value in interaction.response.headers.items():
@@ -199,7 +198,7 @@ def write_vcr(path: Path, interactions: Sequence[Interaction], serializer: str) 
             {
                 "status": {"code": interaction.response.status, "message": interaction.response.reason or "OK"},
                 "headers": headers,
-                "body": {"string": interaction.response.body.to_bytes()},
+                "body": {"string": encode_body(interaction.response.body)},
             }
         )
     module = yamlserializer if serializer == "yaml" else jsonserializer

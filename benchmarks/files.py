@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import data
-from runreplay.cassette import Interaction
+from runreplay.cassette import Interaction, save
 
 
 @dataclass
@@ -83,5 +83,5 @@ class Files:
     def _save(self, name: str, exchanges: list[data.Exchange], interactions: list[Interaction]) -> CassetteSet:
         folder = self.root / name
         folder.mkdir(parents=True, exist_ok=True)
-        path = data.runreplay_cassette(interactions).save(folder / "runreplay.json")
+        path = save(data.runreplay_cassette(interactions), folder / "runreplay.json")
         return CassetteSet(exchanges, interactions, path)

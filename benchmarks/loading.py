@@ -77,7 +77,7 @@ def loader(name: str) -> Callable[[Path], Any]:
 
         return load
     if name == "runreplay Session set-up":
-        from runreplay.session import Session
+        from runreplay import Session
 
         return lambda path: Session(path, unused="ignore")
     if name.startswith("VCR.py"):

@@ -24,8 +24,8 @@ from benchmarks import data
 from benchmarks.clients import Driver
 from benchmarks.files import CassetteSet, Files
 from benchmarks.harness import FLOOR, MS, PEER, SUBJECT, Case, Target, Variant, clock
-from runreplay.cassette import Body, Headers, Interaction, Request, Response
-from runreplay.session import use_cassette
+from runreplay import use_cassette
+from runreplay.cassette import Body, Headers, Interaction, Request, Response, encode_body
 
 THREAD, RUN, ASSISTANT = "thread_bench_poll00000000000", "run_bench_poll000000000000", "asst_bench000000000000000000"
 CREATE_MS, POLL_MS, INTERVAL_MS = 150, 120, 1000
@@ -98,7 +98,7 @@ def _create_and_poll(driver: Driver) -> Any:
 
 
 def _floor(driver: Driver, create: Interaction, polls: list[data.Exchange]) -> Callable[[], float]:
-    replies = [(200, create.response.headers.items(), create.response.body.to_bytes())]
+    replies = [(200, create.response.headers.items(), encode_body(create.response.body))]
     replies += [(p.status_code, p.headers, p.body) for p in polls]
 
     def run() -> float:

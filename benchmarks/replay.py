@@ -34,8 +34,8 @@ from benchmarks import data
 from benchmarks.clients import CLIENTS, Driver
 from benchmarks.files import CassetteSet, Files
 from benchmarks.harness import FLOOR, GROWTH, PEER, SUBJECT, US_PER_REQ, Case, Row, Target, Variant, clock, spread
+from runreplay import Session
 from runreplay.cassette import Cassette, Request
-from runreplay.session import Session
 
 PATTERNS = ("poll", "distinct")
 #: Per-request replay must stay within this factor of the MockTransport floor.

@@ -1,0 +1,1 @@
+"""runreplay's pytest plugin; installed as the package ``runreplay_pytest`` (see pyproject.toml)."""

@@ -1,24 +1,116 @@
-"""runreplay: record and replay AI agent run APIs (OpenAI Assistants, Coze v3 chat) in tests."""
+"""runreplay: record and replay AI agent run APIs in tests, polling and streams included.
 
-from runreplay.cassette import Body, Cassette, Headers, Interaction, Request, Response, load
-from runreplay.errors import CassetteError, ConfigError, RunReplayError, UnmatchedRequestError
-from runreplay.sse import Framing, SSEEvent
+::
 
-__version__ = "0.1.0"
+    from runreplay import use_cassette
+
+    with use_cassette("cassettes/tool_run.json", record_mode="once") as session:
+        ...  # every HTTP request in here is recorded once, then replayed offline
+    print(session.report())
+
+The names below are the public API; modules not named here are internal. The pytest
+plugin (``@pytest.mark.runreplay``) takes the same keywords as :func:`use_cassette`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from runreplay._version import __version__
+from runreplay.cassette import (
+    Body,
+    BodyKind,
+    Cassette,
+    Framing,
+    Headers,
+    Interaction,
+    Request,
+    Response,
+    SSEEvent,
+    load,
+    save,
+)
+from runreplay.checks.drift import DriftConfig, DriftReport, drift
+from runreplay.checks.validation import Violation, check_cassette, validate_cassette, validate_interaction
+from runreplay.engine.scrub import Scrubber, find_secrets
+from runreplay.engine.session import Session, use_cassette
+from runreplay.engine.timeline import ResourceReplay
+from runreplay.errors import (
+    CassetteError,
+    ConfigError,
+    RunReplayError,
+    SchemaViolationError,
+    SchemaViolationWarning,
+    UnmatchedRequestError,
+    UnusedInteractionsError,
+    UnusedInteractionsWarning,
+)
+from runreplay.options import (
+    MatchConfig,
+    Options,
+    RecordMode,
+    ReplayMode,
+    StreamOptions,
+    ToolOutputs,
+    UnusedPolicy,
+    ValidatePolicy,
+)
+from runreplay.scrub_rules import ScrubRules, load_rules
+
+if TYPE_CHECKING:
+    from runreplay.emulator import Emulator
 
 __all__ = [
     "Body",
+    "BodyKind",
     "Cassette",
     "CassetteError",
     "ConfigError",
+    "DriftConfig",
+    "DriftReport",
+    "Emulator",
     "Framing",
     "Headers",
     "Interaction",
+    "MatchConfig",
+    "Options",
+    "RecordMode",
+    "ReplayMode",
     "Request",
+    "ResourceReplay",
     "Response",
     "RunReplayError",
     "SSEEvent",
+    "SchemaViolationError",
+    "SchemaViolationWarning",
+    "ScrubRules",
+    "Scrubber",
+    "Session",
+    "StreamOptions",
+    "ToolOutputs",
     "UnmatchedRequestError",
+    "UnusedInteractionsError",
+    "UnusedInteractionsWarning",
+    "UnusedPolicy",
+    "ValidatePolicy",
+    "Violation",
     "__version__",
+    "check_cassette",
+    "drift",
+    "find_secrets",
     "load",
+    "load_rules",
+    "save",
+    "use_cassette",
+    "validate_cassette",
+    "validate_interaction",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The emulator brings a web server (starlette, uvicorn): imported only when asked for.
+    if name == "Emulator":
+        from runreplay.emulator import Emulator
+
+        return Emulator
+    raise AttributeError(f"module 'runreplay' has no attribute {name!r}")

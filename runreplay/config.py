@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import difflib
 import os
-import sys
+import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from runreplay.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 
 def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:

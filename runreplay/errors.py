@@ -1,4 +1,22 @@
-"""Errors a user can hit. Each names the file and the place in it where that is known."""
+"""Every error and warning runreplay raises, in one tree.
+
+* :class:`RunReplayError` (``Exception``): something runreplay itself refuses
+
+  * :class:`CassetteError`: a cassette or an imported recording is unreadable or malformed
+    (names the file and the JSON path)
+  * :class:`ConfigError`: a marker keyword, option, ini setting or TOML table is wrong
+  * :class:`UnusedInteractionsError`: recorded interactions were never replayed
+    (``unused="error"``)
+  * :class:`SchemaViolationError`: recorded or replayed payloads break their documented
+    schema (``validate="error"``)
+
+* :class:`UnmatchedRequestError` (``BaseException``, on purpose: see its docstring): a
+  request made during replay has no recorded interaction, or breaks the recorded
+  tool-call round trip
+
+* warnings: :class:`UnusedInteractionsWarning`, :class:`SchemaViolationWarning`
+  (the ``"warn"`` forms of the two errors above)
+"""
 
 from __future__ import annotations
 
@@ -52,3 +70,11 @@ class UnmatchedRequestError(BaseException):
 
     def __str__(self) -> str:
         return self.message
+
+
+class UnusedInteractionsWarning(UserWarning):
+    """Recorded interactions were never replayed (``unused="warn"``)."""
+
+
+class SchemaViolationWarning(UserWarning):
+    """A recorded or replayed payload breaks its documented schema (``validate="warn"``)."""

@@ -1,20 +1,28 @@
-"""Record modes, with the meanings VCR.py and pytest-recording users know."""
+"""Every option of a cassette session, declared once.
+
+:class:`Options` holds them parsed; its fields are exactly the keywords that
+``use_cassette``, ``Session`` and ``@pytest.mark.runreplay`` accept (a test keeps the
+three equal), and each field's ``help`` is what ``pytest --markers`` and the README's
+options table say. Policies are enums (:class:`RecordMode`, :class:`ReplayMode`,
+:class:`UnusedPolicy`, :class:`ValidatePolicy`, :class:`ToolOutputs`); strings are
+accepted everywhere and parsed with a clear error for a typo.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import enum
 import re
-import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self, TypedDict
 
 from runreplay.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    from typing import Self
-else:  # pragma: no cover - Python 3.10
-    from typing_extensions import Self
+from runreplay.scrub_rules import ScrubRules
 
 
-class Choice(str, enum.Enum):
+class Choice(enum.StrEnum):
     """A string option with a fixed set of values, parsed with a clear error for typos."""
 
     @classmethod
@@ -50,3 +58,272 @@ class RecordMode(Choice):
         if self is RecordMode.ONCE:
             return not cassette_exists
         return self is not RecordMode.NONE
+
+
+class ReplayMode(Choice):
+    #: A poll at virtual time t gets the state recorded at or before t. The default.
+    TIMELINE = "timeline"
+    #: The n-th poll gets the n-th recorded state; the last one repeats.
+    SEQUENCE = "sequence"
+    #: Every poll advances to the next distinct state: the quickest way to the end.
+    FAST = "fast"
+
+
+class UnusedPolicy(Choice):
+    """What to do when a replay leaves recorded interactions unused."""
+
+    WARN = "warn"
+    ERROR = "error"
+    IGNORE = "ignore"
+
+
+class ValidatePolicy(Choice):
+    """What to do when a payload breaks its documented schema."""
+
+    ERROR = "error"
+    WARN = "warn"
+    OFF = "off"
+
+
+class ToolOutputs(Choice):
+    """How a submitted tool output is compared with the recorded one."""
+
+    #: The outputs' text must equal the recording.
+    MATCH = "match"
+    #: Only the tool_call_ids must be the same.
+    IDS = "ids"
+
+
+# ---------------------------------------------------------------------------- streams
+
+_BYTES_CHUNKING = re.compile(r"bytes:([1-9][0-9]*)")
+
+
+def chunk_size(chunking: str) -> int | None:
+    """The N of ``"bytes:N"``, None for ``"event"`` and ``"split"``; ConfigError for anything else."""
+    if chunking in ("event", "split"):
+        return None
+    found = _BYTES_CHUNKING.fullmatch(chunking) if isinstance(chunking, str) else None
+    if found is None:
+        raise ConfigError(
+            f"unknown chunking mode {chunking!r}: use 'event', 'bytes:N' with N a positive whole number"
+            " of bytes (e.g. 'bytes:1'), or 'split'"
+        )
+    return int(found.group(1))
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How replayed SSE streams are delivered.
+
+    ``pacing``: ``None`` (as fast as the client reads; the default), ``"recorded"`` (the
+    recorded gaps between events, in virtual time when the virtual clock is active) or a
+    number scaling the recorded gaps. ``chunking``: ``"event"`` (one chunk per event),
+    ``"bytes:N"`` or ``"split"`` (each chunk cut in two at an awkward place). Faults,
+    counted in events from 0: ``cut_after`` ends the connection abruptly after that many
+    events; ``error_at`` injects the provider's error event before event N;
+    ``stall_before`` is ``(N, seconds)``, a pause before event N that becomes a read
+    timeout when longer than the client's read timeout. ``streams`` limits the options to
+    the n-th replayed streams (0-based); ``None`` means all.
+    """
+
+    pacing: str | float | None = None
+    chunking: str = "event"
+    cut_after: int | None = None
+    error_at: int | None = None
+    stall_before: tuple[int, float] | None = None
+    streams: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.pacing is not None and self.pacing != "recorded" and not isinstance(self.pacing, (int, float)):
+            raise ConfigError(f"pacing must be None, 'recorded' or a number, not {self.pacing!r}")
+        chunk_size(self.chunking)
+
+    def applies_to(self, stream_number: int) -> bool:
+        return self.streams is None or stream_number in self.streams
+
+    @property
+    def plain(self) -> bool:
+        """The default delivery: one chunk per event, as fast as the client reads, no fault."""
+        return (
+            self.pacing is None
+            and self.chunking == "event"
+            and self.cut_after is None
+            and self.error_at is None
+            and self.stall_before is None
+        )
+
+
+# ---------------------------------------------------------------------------- matching
+
+#: Header names that never take part in matching: the ``match_headers`` option refuses them.
+VOLATILE_HEADERS = frozenset(
+    {
+        "authorization",
+        "user-agent",
+        "x-coze-client-user-agent",
+        "x-stainless-retry-count",
+        "x-stainless-timeout",
+        "x-stainless-read-timeout",
+        "content-length",
+        "host",
+        "accept-encoding",
+        "connection",
+    }
+)
+
+
+def is_volatile_header(name: str) -> bool:
+    name = name.lower()
+    return name in VOLATILE_HEADERS or name.startswith("x-stainless-")
+
+
+@dataclass(frozen=True, slots=True)
+class MatchConfig:
+    """How requests are compared.
+
+    ``ignore_json_paths`` are dotted paths into the request body (``metadata.trace_id``,
+    ``messages.*.id``); ``*`` matches any key or list index. ``match_host`` makes host and
+    port count. ``match_headers`` names request headers that must be equal (e.g.
+    ``openai-beta`` to keep v1 and v2 recordings apart).
+    """
+
+    ignore_json_paths: tuple[str, ...] = ()
+    match_host: bool = False
+    match_headers: tuple[str, ...] = ()
+    drop_null_fields: bool = True
+    drop_stream_false: bool = True
+    split_paths: tuple[tuple[str, ...], ...] = field(default=(), init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "split_paths", tuple(tuple(p.split(".")) for p in self.ignore_json_paths))
+        for name in self.match_headers:
+            if is_volatile_header(name):
+                raise ConfigError(f"header {name!r} is volatile and cannot be matched on")
+
+
+# ---------------------------------------------------------------------------- all options
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every cassette option, parsed. Build it with :meth:`parse` from keywords."""
+
+    record_mode: RecordMode = field(
+        default=RecordMode.NONE, metadata=_help("none | once | new_episodes | all | rewrite")
+    )
+    replay_mode: ReplayMode = field(
+        default=ReplayMode.TIMELINE,
+        metadata=_help("timeline | sequence | fast: how polls of a run or chat are answered"),
+    )
+    match_ignore_paths: tuple[str, ...] = field(
+        default=(), metadata=_help("JSON paths in request bodies left out of matching (metadata.trace_id)")
+    )
+    match_host: bool = field(default=False, metadata=_help("host and port take part in matching"))
+    match_headers: tuple[str, ...] = field(
+        default=(), metadata=_help("request headers that must be equal to match, e.g. openai-beta")
+    )
+    virtual_clock: bool = field(default=True, metadata=_help("sleeps cost no wall time during replay"))
+    unused: UnusedPolicy = field(
+        default=UnusedPolicy.WARN, metadata=_help("warn | error | ignore: recorded interactions never replayed")
+    )
+    tool_outputs: ToolOutputs = field(
+        default=ToolOutputs.MATCH,
+        metadata=_help("match | ids: submitted tool outputs must equal the recording, or only their ids"),
+    )
+    sse_exact: bool = field(default=False, metadata=_help("keep each recorded SSE event's exact bytes"))
+    streams: StreamOptions | None = field(
+        default=None, metadata=_help("a StreamOptions: pacing, re-chunking and faults for replayed streams")
+    )
+    validate: ValidatePolicy = field(
+        default=ValidatePolicy.ERROR,
+        metadata=_help("error | warn | off: recorded payloads that break their documented schema"),
+    )
+    validate_replay: bool = field(default=True, metadata=_help("also check replayed payloads against the schemas"))
+    scrub: ScrubRules | None = field(
+        default=None,
+        metadata=_help("a ScrubRules; default: [tool.runreplay.scrub] of the project's pyproject.toml"),
+    )
+
+    @classmethod
+    def parse(cls, keywords: Mapping[str, Any], where: str = "runreplay options") -> Options:
+        """Options from keywords (strings or enums); ConfigError names an unknown or bad one."""
+        names = option_names()
+        for key in keywords:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"{where}: unknown option {key!r}{hint}; known: {', '.join(names)}")
+        values: dict[str, Any] = {}
+        for item in dataclasses.fields(cls):
+            if item.name not in keywords:
+                continue
+            value = keywords[item.name]
+            values[item.name] = _convert(item.name, value, where)
+        return cls(**values)
+
+    def match_config(self) -> MatchConfig:
+        return MatchConfig(
+            ignore_json_paths=self.match_ignore_paths, match_host=self.match_host, match_headers=self.match_headers
+        )
+
+
+_CHOICES: dict[str, type[Choice]] = {
+    "record_mode": RecordMode,
+    "replay_mode": ReplayMode,
+    "unused": UnusedPolicy,
+    "tool_outputs": ToolOutputs,
+    "validate": ValidatePolicy,
+}
+_FLAGS = frozenset({"match_host", "virtual_clock", "sse_exact", "validate_replay"})
+_LISTS = frozenset({"match_ignore_paths", "match_headers"})
+
+
+def _convert(name: str, value: Any, where: str) -> Any:
+    if name in _CHOICES:
+        return _CHOICES[name].parse(value)
+    if name in _FLAGS:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {name} must be True or False, not {value!r}")
+        return value
+    if name in _LISTS:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, Iterable) or not all(isinstance(v, str) for v in items):
+            raise ConfigError(f"{where}: {name} must be a string or a list of strings, not {value!r}")
+        return tuple(items)
+    kinds: dict[str, type] = {"streams": StreamOptions, "scrub": ScrubRules}
+    if value is not None and not isinstance(value, kinds[name]):
+        raise ConfigError(f"{where}: {name} must be a runreplay.{kinds[name].__name__}, not {value!r}")
+    return value
+
+
+def option_names() -> list[str]:
+    """The keywords of :class:`Options`, in declaration order."""
+    return [f.name for f in dataclasses.fields(Options)]
+
+
+def option_help() -> dict[str, str]:
+    """Each keyword with its one-line meaning."""
+    return {f.name: str(f.metadata.get("help", "")) for f in dataclasses.fields(Options)}
+
+
+class OptionKeywords(TypedDict, total=False):
+    """The keywords of ``use_cassette``/``Session`` for type checkers (the fields of :class:`Options`)."""
+
+    record_mode: str | RecordMode
+    replay_mode: str | ReplayMode
+    match_ignore_paths: str | Iterable[str]
+    match_host: bool
+    match_headers: str | Iterable[str]
+    virtual_clock: bool
+    unused: str | UnusedPolicy
+    tool_outputs: str | ToolOutputs
+    sse_exact: bool
+    streams: StreamOptions | None
+    validate: str | ValidatePolicy
+    validate_replay: bool
+    scrub: ScrubRules | None

@@ -1,4 +1,4 @@
-"""Server-sent events: decode a byte stream into events and write events back out.
+"""Server-sent events: decode a byte stream into events and write events back out (the codec only).
 
 Decoding follows the WHATWG event-stream rules: CR, LF and CRLF all end a line, one
 optional space after the colon, ``:`` comment lines, multi-line ``data``, a line without
@@ -27,19 +27,14 @@ say) is written from its fields, so stale bytes are never replayed.
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from runreplay import _json
-from runreplay.errors import CassetteError
 
 __all__ = [
-    "CHUNKING_MODES",
-    "NO_DATA",
     "Framing",
     "SSEDecoder",
     "SSEEvent",
@@ -47,20 +42,14 @@ __all__ = [
     "iter_encoded",
     "parse_data",
     "parse_stream",
-    "rechunk",
     "serialize_event",
     "serialize_stream",
 ]
-
-#: Sentinel for "this event carries no data line at all".
-NO_DATA: Any = None
 
 _BOM = b"\xef\xbb\xbf"
 _CR, _LF = 0x0D, 0x0A
 _EOL = re.compile(rb"[\r\n]")
 _KNOWN_FIELDS = frozenset({"event", "data", "id", "retry"})
-_EVENT_KEYS = ("event", "data", "data_text", "id", "retry", "at_ms", "comments", "raw", "raw_b64")
-_INDEX = re.compile(r"\[(\d+)\]$")
 
 
 @dataclass(slots=True)
@@ -69,8 +58,8 @@ class SSEEvent:
 
     ``data`` holds the parsed JSON value when ``data_is_json`` is true, otherwise the
     literal data text (or ``None`` when the event had no data line). ``raw`` holds the
-    exact bytes the event was decoded from, when decoded with ``exact=True`` (see the
-    module docstring for the representation).
+    exact bytes the event was decoded from, when decoded with ``exact=True`` (see
+    the module docstring for the representation).
     """
 
     event: str | None = None
@@ -116,108 +105,6 @@ class SSEEvent:
                 out["raw_b64"] = base64.b64encode(self.raw.encode("utf-8", "surrogateescape")).decode("ascii")
         return out
 
-    @classmethod
-    def from_json(cls, obj: Any, where: str = "$") -> SSEEvent:
-        """Read an event written by :meth:`to_json`, strictly.
-
-        ``where`` is the JSON path of ``obj`` in its cassette (``$.interactions[0].response
-        .body.sse.events[3]``); errors are :class:`CassetteError` with that location.
-        """
-        check = _EventCheck(obj, where)
-        if "data" in obj and "data_text" in obj:
-            raise check.error("has both `data` (JSON) and `data_text` (text); keep one", where)
-        if "raw" in obj and "raw_b64" in obj:
-            raise check.error("has both `raw` and `raw_b64`; keep one", where)
-        if "data" in obj:
-            data, is_json = obj["data"], True
-        else:
-            data, is_json = check.text("data_text", allow_newline=True), False
-        raw = check.text("raw", one_field=False)
-        if raw is not None:
-            try:
-                raw.encode("utf-8")
-            except UnicodeEncodeError:
-                message = "`raw` has lone surrogates; store bytes that are not UTF-8 as `raw_b64`"
-                raise check.error(message, f"{where}.raw") from None
-        elif "raw_b64" in obj:
-            raw = check.b64("raw_b64").decode("utf-8", "surrogateescape")
-        comments = check.value("comments", list, "a list of strings", [])
-        for i, comment in enumerate(comments):
-            check.line(comment, f"comments[{i}]", "a string")
-        at_ms = check.count("at_ms")
-        return cls(
-            event=check.text("event"),
-            data=data,
-            data_is_json=is_json,
-            id=check.text("id", allow_nul=False),
-            retry=check.count("retry"),
-            at_ms=0 if at_ms is None else at_ms,
-            comments=list(comments),
-            raw=raw,
-        )
-
-
-class _EventCheck:
-    """Field checks for :meth:`SSEEvent.from_json`; every error names the event and the key."""
-
-    def __init__(self, obj: Any, where: str) -> None:
-        index = _INDEX.search(where)
-        self.label = f"SSE event {index.group(1)}" if index else "SSE event"
-        self.where = where
-        if not isinstance(obj, dict):
-            raise self.error(f"must be an object, found {_shown(obj)}", where)
-        unknown = sorted(set(obj) - set(_EVENT_KEYS))
-        if unknown:
-            raise self.error(f"has unknown keys {unknown} (known: {', '.join(_EVENT_KEYS)})", where)
-        self.obj: dict[str, Any] = obj
-
-    def error(self, message: str, location: str | None = None) -> CassetteError:
-        return CassetteError(f"{self.label} {message}", location=location or self.where)
-
-    def value(self, key: str, kind: type, expected: str, default: Any = None) -> Any:
-        if key not in self.obj:
-            return default
-        found = self.obj[key]
-        if not isinstance(found, kind) or isinstance(found, bool):
-            raise self.error(f"`{key}` must be {expected}, found {_shown(found)}", f"{self.where}.{key}")
-        return found
-
-    def count(self, key: str) -> int | None:
-        found: int | None = self.value(key, int, "a non-negative integer")
-        if found is not None and found < 0:
-            raise self.error(f"`{key}` must be a non-negative integer, found {found}", f"{self.where}.{key}")
-        return found
-
-    def text(self, key: str, *, one_field: bool = True, allow_newline: bool = False, allow_nul: bool = True) -> Any:
-        found = self.value(key, str, "a string")
-        if found is not None and one_field:
-            self.line(found, key, "a string", allow_newline=allow_newline, allow_nul=allow_nul)
-        return found
-
-    def line(self, found: Any, key: str, expected: str, *, allow_newline: bool = False, allow_nul: bool = True) -> None:
-        # A line break inside a field would split it into other fields when written out.
-        location = f"{self.where}.{key}"
-        if not isinstance(found, str):
-            raise self.error(f"`{key}` must be {expected}, found {_shown(found)}", location)
-        if "\r" in found or (not allow_newline and "\n" in found):
-            raise self.error(f"`{key}` must not contain a line break, found {_shown(found)}", location)
-        if not allow_nul and "\0" in found:
-            raise self.error(f"`{key}` must not contain NUL (an event stream ignores such an id)", location)
-
-    def b64(self, key: str) -> bytes:
-        text = self.value(key, str, "a base64 string")
-        try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise self.error(f"`{key}` is not valid base64 ({exc})", f"{self.where}.{key}") from exc
-
-
-def _shown(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False)[:80]
-    except (TypeError, ValueError):
-        return repr(value)[:80]
-
 
 @dataclass(slots=True)
 class Framing:
@@ -228,15 +115,6 @@ class Framing:
 
     def to_json(self) -> dict[str, Any]:
         return {"space_after_colon": self.space_after_colon, "line_ending": self.line_ending}
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any] | None) -> Framing:
-        if not obj:
-            return cls()
-        return cls(
-            space_after_colon=bool(obj.get("space_after_colon", True)),
-            line_ending=str(obj.get("line_ending", "\n")),
-        )
 
 
 def parse_data(text: str) -> tuple[Any, bool]:
@@ -501,48 +379,3 @@ def serialize_stream(events: list[SSEEvent], framing: Framing) -> bytes:
 def encode_events(events: Iterable[SSEEvent], framing: Framing) -> list[bytes]:
     """One chunk per event, in order: what a replayed stream delivers."""
     return list(iter_encoded(events, framing))
-
-
-#: The chunking modes :func:`rechunk` accepts (``N`` is a positive number of bytes).
-CHUNKING_MODES = ("event", "bytes:N", "split")
-_BYTES_MODE = re.compile(r"bytes:([1-9][0-9]*)")
-
-
-def rechunk(chunks: Iterable[bytes], mode: str) -> list[bytes]:
-    """Re-cut a stream's chunks to test how a client copes with chunk boundaries.
-
-    ``"event"``: unchanged. ``"bytes:N"``: the bytes cut every N bytes, whatever the input
-    chunks were. ``"split"``: each chunk cut in two at an awkward place: between the CR
-    and LF of its first CRLF, else inside its first multi-byte UTF-8 character, else in
-    the middle of its first line. No empty chunk is ever returned by the last two modes.
-    """
-    chunks = list(chunks)
-    if mode == "event":
-        return chunks
-    if mode == "split":
-        out: list[bytes] = []
-        for chunk in chunks:
-            cut = _awkward_cut(chunk)
-            out.extend(part for part in (chunk[:cut], chunk[cut:]) if part)
-        return out
-    match = _BYTES_MODE.fullmatch(mode) if isinstance(mode, str) else None
-    if match is None:
-        raise ValueError(
-            f"unknown chunking mode {mode!r}: use 'event', 'bytes:N' with N a positive whole number"
-            " of bytes (e.g. 'bytes:1'), or 'split'"
-        )
-    size = int(match.group(1))
-    data = b"".join(chunks)
-    return [data[i : i + size] for i in range(0, len(data), size)]
-
-
-def _awkward_cut(chunk: bytes) -> int:
-    crlf = chunk.find(b"\r\n")
-    if crlf >= 0:
-        return crlf + 1
-    for i, byte in enumerate(chunk[:-1]):
-        if byte >= 0xC0 and 0x80 <= chunk[i + 1] < 0xC0:
-            return i + 1  # after the lead byte of a multi-byte character
-    match = _EOL.search(chunk)
-    first_line = match.start() if match else len(chunk)
-    return max(1, first_line // 2)

@@ -1,4 +1,4 @@
-"""Turn the Coze examples in shared/real-traffic/coze/ into interactions runreplay can check.
+"""Turn the Coze examples in tests/data/real-traffic/coze/ into interactions runreplay can check.
 
 Those files are raw payloads (JSON, JSON with ``//`` comments, SSE text), not cassettes.
 Each reply is paired with its request: the documented curl command of the same page
@@ -15,11 +15,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from _paths import TRAFFIC
+
 from runreplay.cassette import Body, Headers, Interaction, Request, Response
 from runreplay.sse import parse_stream
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-COZE = SHARED / "real-traffic" / "coze"
+COZE = TRAFFIC / "coze"
 
 BASE = "https://api.coze.cn"
 IDS = "?conversation_id=7381473525342978089&chat_id=7382159487131697202"

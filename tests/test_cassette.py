@@ -22,7 +22,9 @@ from runreplay.cassette import (
     Request,
     Response,
     body_from_wire,
+    encode_body,
     load,
+    save,
 )
 from runreplay.errors import CassetteError
 from runreplay.sse import SSEEvent
@@ -56,7 +58,7 @@ def test_bodies_are_stored_as_what_they_are(tmp_path: Path) -> None:
         ],
         meta={"provider": "openai"},
     )
-    path = cassette.save(tmp_path / "c.json")
+    path = save(cassette, tmp_path / "c.json")
     doc = json.loads(path.read_text())
     assert doc["format"] == 1
     bodies = [i["response"]["body"] for i in doc["interactions"]]
@@ -87,7 +89,7 @@ def test_sse_body_from_wire_keeps_every_event() -> None:
     body = body_from_wire(raw, Headers([("content-type", "text/event-stream")]))
     assert [e.event for e in body.events] == ["conversation.chat.created", "done"]
     assert body.events[1].data == "[DONE]" and body.events[1].data_is_json
-    assert body.to_bytes() == raw  # Coze framing (no space after the colon) is kept
+    assert encode_body(body) == raw  # Coze framing (no space after the colon) is kept
 
 
 @pytest.mark.parametrize(
@@ -135,14 +137,14 @@ def test_missing_cassette_is_a_clear_error(tmp_path: Path) -> None:
 _WRITER = textwrap.dedent(
     """
     import sys
-    from runreplay.cassette import Body, Cassette, Interaction, Request, Response
+    from runreplay.cassette import Body, Cassette, Interaction, Request, Response, save
     path, n = sys.argv[1], 0
     big = "x" * 200_000
     while True:
         n += 1
         items = [Interaction(Request("GET", f"/v1/r/{i}"), Response(200, body=Body.json({"n": n, "pad": big})))
                  for i in range(20)]
-        Cassette(interactions=items, meta={"generation": n}).save(path)
+        save(Cassette(interactions=items, meta={"generation": n}), path)
         print(n, flush=True)
     """
 )
@@ -169,10 +171,10 @@ def test_killed_writer_never_leaves_a_half_written_cassette(tmp_path: Path) -> N
 def test_saved_cassette_gets_normal_file_permissions(tmp_path: Path) -> None:
     umask = os.umask(0o022)
     try:
-        path = Cassette(meta={}).save(tmp_path / "new.json")
+        path = save(Cassette(meta={}), tmp_path / "new.json")
         assert path.stat().st_mode & 0o777 == 0o644
         path.chmod(0o640)
-        Cassette(meta={"again": True}).save(path)  # a rewrite keeps the file's mode
+        save(Cassette(meta={"again": True}), path)  # a rewrite keeps the file's mode
         assert path.stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(umask)

@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
+from _paths import TRAFFIC
 from click.testing import CliRunner
 
-from runreplay.cassette import load
+from runreplay.cassette import encode_body, load
 from runreplay.cli import main
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "real-traffic"
+SHARED = TRAFFIC
 
 
 def test_import_folder_of_real_traffic(tmp_path: Path) -> None:
@@ -114,4 +115,4 @@ def test_import_exact_keeps_stream_bytes(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["import", "--exact", str(source), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (sse,) = [i for i in load(tmp_path / f"{source.stem}.json") if i.response.body.kind == "sse"]
-    assert sse.response.body.to_bytes() == raw.encode("utf-8")
+    assert encode_body(sse.response.body) == raw.encode("utf-8")

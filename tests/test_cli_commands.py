@@ -52,7 +52,7 @@ def _record(tmp_path: Path, base: str, *args: str) -> subprocess.CompletedProces
 
 def test_record_a_script_and_its_children_then_replay_it(tmp_path: Path) -> None:
     with Emulator(port=0, phase_seconds=0.1) as emulator:
-        recorded = _record(tmp_path, emulator.openai_base_url)
+        recorded = _record(tmp_path, emulator.url("openai"))
     assert recorded.returncode == 0, recorded.stderr
     assert "run completed" in recorded.stdout and "child nightly" in recorded.stdout
     assert "from 2 process(es)" in recorded.stderr

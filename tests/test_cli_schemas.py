@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from _paths import TRAFFIC
 from click.testing import CliRunner
 
-from runreplay.cli_schemas import COMMANDS, validate
-from runreplay.cli_schemas import schemas as schemas_command
+from runreplay.cli.schemas import COMMANDS, validate
+from runreplay.cli.schemas import schemas as schemas_command
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared" / "real-traffic" / "openai-assistants"
+REAL = TRAFFIC / "openai-assistants"
 POLLING = ROOT / "cassettes" / "imported" / "openllmetry_v2__test_new_assistant_with_polling.json"
 
 

@@ -7,20 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _paths import TRAFFIC
 from click.testing import CliRunner
 
 from runreplay.cassette import Cassette, from_json, load
-from runreplay.cli_schemas import drift as drift_command
-from runreplay.compare import compare
+from runreplay.checks.compare import compare
+from runreplay.checks.drift import DEFAULT_SEVERITIES, DriftConfig, drift, load_config
+from runreplay.cli.schemas import drift as drift_command
 from runreplay.config import find_pyproject
-from runreplay.drift import DEFAULT_SEVERITIES, DriftConfig, drift, load_config
 from runreplay.errors import ConfigError
 from runreplay.importers import import_file
 
 ROOT = Path(__file__).resolve().parents[1]
 POLLING = ROOT / "cassettes" / "imported" / "openllmetry_v2__test_new_assistant_with_polling.json"
 STREAMING = ROOT / "cassettes" / "imported" / "openai-dotnet__StreamingToolCall.json"
-LEMUR_V1 = ROOT.parent / "shared" / "real-traffic" / "openai-assistants" / "lemur_v1__runs.yml"
+LEMUR_V1 = TRAFFIC / "openai-assistants" / "lemur_v1__runs.yml"
 
 
 def _write_edited(path: Path, target: Path, edit: Any) -> Path:

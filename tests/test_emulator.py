@@ -61,19 +61,19 @@ def emu() -> Iterator[Emulator]:
 
 
 def oai(emulator: Emulator) -> openai.OpenAI:
-    return openai.OpenAI(base_url=emulator.openai_base_url, api_key="test-key", max_retries=0)
+    return openai.OpenAI(base_url=emulator.url("openai"), api_key="test-key", max_retries=0)
 
 
 def aoai(emulator: Emulator) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=emulator.openai_base_url, api_key="test-key", max_retries=0)
+    return openai.AsyncOpenAI(base_url=emulator.url("openai"), api_key="test-key", max_retries=0)
 
 
 def coze_client(emulator: Emulator) -> Coze:
-    return Coze(auth=TokenAuth("test-token"), base_url=emulator.coze_base_url)
+    return Coze(auth=TokenAuth("test-token"), base_url=emulator.url("coze"))
 
 
 def acoze_client(emulator: Emulator) -> AsyncCoze:
-    return AsyncCoze(auth=AsyncTokenAuth("test-token"), base_url=emulator.coze_base_url)
+    return AsyncCoze(auth=AsyncTokenAuth("test-token"), base_url=emulator.url("coze"))
 
 
 def collapse(names: Sequence[str]) -> list[str]:
@@ -230,7 +230,7 @@ def test_openai_list_runs_pagination(emu: Emulator) -> None:
     # The SDK's auto-pagination follows after= cursors through every page.
     assert [r.id for r in runs.list(thread_id=thread_id, limit=1)] == created[::-1]
 
-    raw = httpx.get(f"{emu.openai_base_url}/threads/{thread_id}/runs", params={"limit": 1}).json()
+    raw = httpx.get(f"{emu.url('openai')}/threads/{thread_id}/runs", params={"limit": 1}).json()
     assert raw["object"] == "list"
     assert raw["first_id"] == raw["last_id"] == created[-1]
     assert raw["has_more"] is True
@@ -299,14 +299,14 @@ def test_openai_errors() -> None:
             client.beta.threads.runs.create(thread_id=empty.id, assistant_id=assistant_id)
         assert no_message.value.code == "invalid_thread"
 
-        unknown = httpx.get(f"{emulator.openai_base_url}/no/such/path")
+        unknown = httpx.get(f"{emulator.url('openai')}/no/such/path")
         assert unknown.status_code == 404
         assert unknown.json()["error"]["message"] == "Invalid URL (GET /v1/no/such/path)"
 
 
 def test_openai_v1_shapes(emu: Emulator) -> None:
     headers = {"OpenAI-Beta": "assistants=v1"}
-    base = emu.openai_base_url
+    base = emu.url("openai")
     assistant = httpx.post(f"{base}/assistants", json={"model": "gpt-4", "instructions": "hi"}, headers=headers)
     body = assistant.json()
     assert body["file_ids"] == [] and "tool_resources" not in body
@@ -496,7 +496,7 @@ def test_openai_raw_sse_framing(emu: Emulator) -> None:
     assistant_id, thread_id = setup_thread(client)
     arrivals: list[float] = []
     chunks: list[bytes] = []
-    url = f"{emu.openai_base_url}/threads/{thread_id}/runs"
+    url = f"{emu.url('openai')}/threads/{thread_id}/runs"
     with httpx.stream("POST", url, json={"assistant_id": assistant_id, "stream": True}) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         for chunk in response.iter_bytes():
@@ -715,7 +715,7 @@ def test_coze_cancel_and_retrieve_both_methods(emu: Emulator) -> None:
     # cozepy retrieves with POST; coze-go and the docs use GET.
     assert coze.chat.retrieve(conversation_id=chat.conversation_id, chat_id=chat.id).status == "canceled"
     params = {"conversation_id": chat.conversation_id, "chat_id": chat.id}
-    got = httpx.get(f"{emu.coze_base_url}/v3/chat/retrieve", params=params)
+    got = httpx.get(f"{emu.url('coze')}/v3/chat/retrieve", params=params)
     assert got.status_code == 200
     body = got.json()
     assert body["code"] == 0 and body["msg"] == "" and body["data"]["status"] == "canceled"
@@ -724,10 +724,10 @@ def test_coze_cancel_and_retrieve_both_methods(emu: Emulator) -> None:
         coze.chat.cancel(conversation_id=chat.conversation_id, chat_id=chat.id)
     assert again.value.code == 4104
 
-    listed = httpx.get(f"{emu.coze_base_url}/v3/chat/message/list", params=params).json()
+    listed = httpx.get(f"{emu.url('coze')}/v3/chat/message/list", params=params).json()
     assert listed["code"] == 0
     assert {m["type"] for m in listed["data"]} <= {"function_call"}
-    posted = httpx.post(f"{emu.coze_base_url}/v3/chat/message/list", params=params).json()
+    posted = httpx.post(f"{emu.url('coze')}/v3/chat/message/list", params=params).json()
     assert posted["data"] == listed["data"]
 
 
@@ -750,7 +750,7 @@ def test_coze_errors(emu: Emulator) -> None:
     with pytest.raises(CozeAPIError) as unknown:
         coze.chat.retrieve(conversation_id="1", chat_id="2")
     assert unknown.value.code == 4200
-    missing = httpx.post(f"{emu.coze_base_url}/v3/chat", json={"user_id": "u"})
+    missing = httpx.post(f"{emu.url('coze')}/v3/chat", json={"user_id": "u"})
     assert missing.status_code == 200  # Coze reports errors in the body
     assert missing.json()["code"] == 4000 and "bot_id" in missing.json()["msg"]
     chat = coze.chat.create(bot_id="plain-bot", user_id="u1", additional_messages=question())
@@ -771,7 +771,7 @@ def test_coze_raw_sse_framing(emu: Emulator) -> None:
         "stream": True,
         "additional_messages": [{"role": "user", "content": "你好", "content_type": "text"}],
     }
-    with httpx.stream("POST", f"{emu.coze_base_url}/v3/chat", json=body) as response:
+    with httpx.stream("POST", f"{emu.url('coze')}/v3/chat", json=body) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         raw = response.read()
     assert raw.startswith(b"event:conversation.chat.created\ndata:{")
@@ -848,8 +848,8 @@ def _outward_ip() -> str | None:
 def test_binds_loopback_only(emulator: Emulator) -> None:
     assert emulator.bound_address == ("127.0.0.1", emulator.port)
     assert emulator.base_url == f"http://127.0.0.1:{emulator.port}"
-    assert emulator.openai_base_url == emulator.base_url + "/v1"
-    assert emulator.coze_base_url == emulator.base_url
+    assert emulator.url("openai") == emulator.base_url + "/v1"
+    assert emulator.url("coze") == emulator.base_url
     outward = _outward_ip()
     if outward is not None:
         with pytest.raises(OSError), socket.create_connection((outward, emulator.port), timeout=1):

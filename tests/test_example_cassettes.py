@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from runreplay import find_secrets, use_cassette
 from runreplay.cassette import load
-from runreplay.demo import coze_chat, openai_tool_run
-from runreplay.scrub import find_secrets
-from runreplay.session import use_cassette
+from runreplay.cli.demo import coze_chat, openai_tool_run
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 ALL = sorted(CASSETTES.rglob("*.json"))

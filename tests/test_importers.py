@@ -1,4 +1,4 @@
-"""Importers: every real recording in shared/real-traffic converts without loss.
+"""Importers: every real recording in tests/data/real-traffic converts without loss.
 
 Expected values are computed from the source documents with plain ``json``/``yaml``,
 never through the importer under test.
@@ -18,14 +18,13 @@ from typing import Any
 
 import pytest
 import yaml
+from _paths import TRAFFIC
 
 import runreplay
-from runreplay.cassette import Cassette, load
+from runreplay.cassette import Cassette, load, save
 from runreplay.errors import CassetteError
 from runreplay.importers import FORMATS, detect_format, import_file, import_many
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-TRAFFIC = SHARED / "real-traffic"
 REAL_FILES = sorted(
     p for folder in ("openai-assistants", "openai-responses") for p in (TRAFFIC / folder).glob("*") if p.is_file()
 )
@@ -207,7 +206,7 @@ def test_meta_and_timing(real: tuple[Path, list[dict[str, Any]], Cassette]) -> N
 
 def test_round_trip_through_a_saved_cassette(real: tuple[Path, list[dict[str, Any]], Cassette], tmp_path: Path) -> None:
     path, _, cassette = real
-    saved = cassette.save(tmp_path / f"{path.stem}.json")
+    saved = save(cassette, tmp_path / f"{path.stem}.json")
     assert load(saved) == cassette
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from runreplay.cassette import Body, Headers, Interaction, Request, Response
-from runreplay.matching import MatchConfig, Matcher, make_key
+from runreplay.engine.matching import Matcher, make_key
+from runreplay.errors import ConfigError
+from runreplay.options import MatchConfig
 
 
 def _req(method: str, url: str, body: Body | None = None, headers: list[tuple[str, str]] | None = None) -> Request:
@@ -13,7 +15,7 @@ def _req(method: str, url: str, body: Body | None = None, headers: list[tuple[st
 
 
 def _key(request: Request, config: MatchConfig | None = None):  # type: ignore[no-untyped-def]
-    return make_key(request.method, request.url, request.body, config or MatchConfig(), request.headers.items())
+    return make_key(request, config or MatchConfig())
 
 
 def _matcher(*pairs: tuple[Request, dict], config: MatchConfig | None = None) -> Matcher:  # type: ignore[type-arg]
@@ -69,7 +71,7 @@ def test_match_headers_option_and_refusal_of_volatile_ones() -> None:
     v2 = _req("GET", "/v1/threads/t/runs", headers=[("OpenAI-Beta", "assistants=v2")])
     assert _key(v1, config) != _key(v2, config)
     assert _key(v1) == _key(v2)
-    with pytest.raises(ValueError, match="volatile"):
+    with pytest.raises(ConfigError, match="volatile"):
         MatchConfig(match_headers=("x-stainless-os",))
 
 

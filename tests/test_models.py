@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+from _paths import SEEDS
 from pydantic import BaseModel, ValidationError
 
-from runreplay.models import NAMESPACES, coze, openai_common, openai_v1, openai_v2, unknown_fields
+from runreplay.models import NAMESPACES, unknown_fields
+from runreplay.models import coze_chat as coze
+from runreplay.models.openai_assistants import common as openai_common
+from runreplay.models.openai_assistants import v1 as openai_v1
+from runreplay.models.openai_assistants import v2 as openai_v2
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 GO_OPENAI = SEEDS / "000_5bd726eae92d0c75.txt"
 NODE = SEEDS / "002_d11e4dbef3395577.txt"
 COZE_GO = SEEDS / "004_387093196009e7d1.txt"

@@ -1,7 +1,7 @@
 """Polling on a virtual clock: recorded lifecycles replay at any poll rate, in milliseconds.
 
 Recordings come from the emulator over real sockets with the official SDKs, or from the
-real vendor traffic in shared/real-traffic; replays run with nothing listening.
+real vendor traffic in tests/data/real-traffic; replays run with nothing listening.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ from typing import Any
 import cozepy
 import openai
 import pytest
+from _paths import TRAFFIC
 
-from runreplay.cassette import Body, Cassette, Headers, Interaction, Request, Response, load
+from runreplay import UnusedInteractionsWarning, use_cassette
+from runreplay.cassette import Body, Cassette, Headers, Interaction, Request, Response, load, save
 from runreplay.emulator import Emulator
 from runreplay.errors import UnmatchedRequestError, UnusedInteractionsError
 from runreplay.importers import import_file
-from runreplay.session import UnusedInteractionsWarning, use_cassette
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "real-traffic" / "openai-assistants"
+SHARED = TRAFFIC / "openai-assistants"
 OFFLINE_OPENAI = "http://127.0.0.1:9/v1"
 OFFLINE_COZE = "http://127.0.0.1:9"
 TOOL: Any = {
@@ -69,7 +70,7 @@ async def atool_run(base_url: str, interval_ms: int) -> dict[str, Any]:
 def tool_run_cassette(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     path = tmp_path_factory.mktemp("polling") / "tool_run.json"
     with Emulator(port=0, phase_seconds=0.1) as emulator, use_cassette(path, record_mode="once"):
-        recorded = tool_run(emulator.openai_base_url, RECORDED_INTERVAL_MS)
+        recorded = tool_run(emulator.url("openai"), RECORDED_INTERVAL_MS)
     return path, recorded
 
 
@@ -96,7 +97,7 @@ def test_openai_create_and_poll_at_another_poll_rate(tool_run_cassette: tuple[Pa
 async def test_async_openai_create_and_poll_at_another_poll_rate(tmp_path: Path, factor: float) -> None:
     path = tmp_path / "async_tool_run.json"
     with Emulator(port=0, phase_seconds=0.1) as emulator, use_cassette(path, record_mode="once"):
-        recorded = await atool_run(emulator.openai_base_url, RECORDED_INTERVAL_MS)
+        recorded = await atool_run(emulator.url("openai"), RECORDED_INTERVAL_MS)
     started = time.perf_counter()
     with use_cassette(path) as session:
         replayed = await atool_run(OFFLINE_OPENAI, int(RECORDED_INTERVAL_MS * factor))
@@ -108,7 +109,7 @@ async def test_async_openai_create_and_poll_at_another_poll_rate(tmp_path: Path,
 
 def test_sixty_seconds_of_real_polling_replay_in_well_under_a_second(tmp_path: Path) -> None:
     # openai-dotnet recorded this run against api.openai.com: 40 polls over 60 s.
-    path = import_file(SHARED / "openai-dotnet__BasicRunStepFunctionalityWorks.json").save(tmp_path / "c.json")
+    path = save(import_file(SHARED / "openai-dotnet__BasicRunStepFunctionalityWorks.json"), tmp_path / "c.json")
     client = openai.OpenAI(api_key="sk-test", base_url=OFFLINE_OPENAI)
     run_id, thread_id = _first_run(path)
     started, wall_clock = time.perf_counter(), time.time()
@@ -165,7 +166,7 @@ def _function_tools_flow(base_url: str) -> dict[str, Any]:
 @pytest.mark.parametrize("mode", ["timeline", "sequence", "fast"])
 def test_real_function_tools_recording_in_every_mode(tmp_path: Path, mode: str) -> None:
     # openai-dotnet: requires_action x9, submit_tool_outputs, then completed (assistants=v2).
-    path = import_file(SHARED / "openai-dotnet__FunctionToolsWork.json").save(tmp_path / "c.json")
+    path = save(import_file(SHARED / "openai-dotnet__FunctionToolsWork.json"), tmp_path / "c.json")
     started = time.perf_counter()
     with use_cassette(path, replay_mode=mode, unused="ignore") as session:
         result = _function_tools_flow(OFFLINE_OPENAI)
@@ -243,7 +244,7 @@ def test_cancel_flow_walks_cancelling_then_cancelled(tmp_path: Path) -> None:
         return [*seen, final.status]
 
     with Emulator(port=0, phase_seconds=0.1) as emulator, use_cassette(path, record_mode="once"):
-        recorded = flow(emulator.openai_base_url)
+        recorded = flow(emulator.url("openai"))
     with use_cassette(path) as session:
         replayed = flow(OFFLINE_OPENAI)
     assert replayed == recorded == ["queued", "cancelling", "cancelled"]
@@ -275,7 +276,7 @@ def test_cozepy_create_and_poll_replays_identically(
 ) -> None:
     path = tmp_path / "coze.json"
     with Emulator(port=0, phase_seconds=phase) as emulator, use_cassette(path, record_mode="once"):
-        recorded = _coze_poll(emulator.coze_base_url, poll_timeout)
+        recorded = _coze_poll(emulator.url("coze"), poll_timeout)
     started = time.perf_counter()
     with use_cassette(path) as session:
         replayed = _coze_poll(OFFLINE_COZE, poll_timeout)
@@ -330,7 +331,7 @@ def _api_cassette(path: Path, retry_headers: list[tuple[str, str]]) -> Path:
     )
     ok = Response(200, Headers([("content-type", "application/json")]), Body.json(run))
     items = [Interaction(Request("GET", url), busy, 0), Interaction(Request("GET", url), ok, 30_000)]
-    return Cassette(items, meta={"recorded_at": "2024-05-01T12:00:00.000+00:00"}).save(path)
+    return save(Cassette(items, meta={"recorded_at": "2024-05-01T12:00:00.000+00:00"}), path)
 
 
 @pytest.mark.parametrize(
@@ -356,7 +357,7 @@ def test_retry_after_is_honoured_in_virtual_time(tmp_path: Path, headers: list[t
 def test_openai_poll_after_ms_is_honoured_in_virtual_time(tmp_path: Path) -> None:
     path = tmp_path / "poll_after.json"
     with Emulator(port=0, phase_seconds=0.05, poll_after_ms=20) as emulator, use_cassette(path, record_mode="once"):
-        client = openai.OpenAI(api_key="sk-test", base_url=emulator.openai_base_url)
+        client = openai.OpenAI(api_key="sk-test", base_url=emulator.url("openai"))
         assistant = client.beta.assistants.create(model="gpt-4o-mini")
         thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
         client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
@@ -365,7 +366,7 @@ def test_openai_poll_after_ms_is_honoured_in_virtual_time(tmp_path: Path) -> Non
     for interaction in cassette:
         if "openai-poll-after-ms" in interaction.response.headers:
             interaction.response.headers.set("openai-poll-after-ms", "5000")
-    cassette.save()
+    save(cassette)
     client = openai.OpenAI(api_key="sk-test", base_url=OFFLINE_OPENAI)
     started = time.perf_counter()
     with use_cassette(path) as session:
@@ -414,7 +415,7 @@ def test_the_recorded_timeline_is_kept_in_the_cassette(tool_run_cassette: tuple[
     doc = json.loads(path.read_text())
     (timeline,) = doc["timelines"]
     assert timeline["provider"] == "openai" and timeline["kind"] == "run"
-    assert [p["trigger"] for p in timeline["phases"]] == ["create", "submit_tool_outputs"]
+    assert [p["trigger"] for p in timeline["phases"]] == ["create_run", "submit_tool_outputs"]
     first = [s["status"] for s in timeline["phases"][0]["states"]]
     assert first[0] == "queued" and first[-1] == "requires_action"
     assert all(

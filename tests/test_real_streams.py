@@ -1,4 +1,4 @@
-"""Real vendor streams from shared/real-traffic replay through the official SDK parsers.
+"""Real vendor streams from tests/data/real-traffic replay through the official SDK parsers.
 
 OpenAI streams come from other projects' recordings (VCR.py, Ruby VCR, Azure test proxy)
 and are imported; the Coze streams are raw SSE text (SDK fixtures and a fragment pasted
@@ -15,16 +15,17 @@ from typing import Any
 import cozepy
 import openai
 import pytest
+from _paths import TRAFFIC
 from _servers import Handler, serve
 from openai.lib.streaming import AssistantEventHandler
 
-from runreplay.cassette import load
+from runreplay import use_cassette
+from runreplay.cassette import load, save
+from runreplay.checks.validation import validate_cassette
 from runreplay.importers import import_file
-from runreplay.session import use_cassette
 from runreplay.sse import parse_stream
-from runreplay.validation import validate_cassette
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real-traffic"
+REAL = TRAFFIC
 OFFLINE = "http://127.0.0.1:9"
 
 
@@ -57,7 +58,7 @@ def _sdk_events(events: Any) -> list[tuple[str, str | None]]:
     ["openllmetry_v1__test_streaming_new_assistant.yaml", "openllmetry_v2__test_streaming_new_assistant.yaml"],
 )
 def test_openllmetry_run_streams_replay_through_runs_create(tmp_path: Path, name: str) -> None:
-    path = import_file(REAL / "openai-assistants" / name).save(tmp_path / "c.json")
+    path = save(import_file(REAL / "openai-assistants" / name), tmp_path / "c.json")
     run_request = next(i.request for i in load(path) if i.response.body.kind == "sse")
     body = run_request.body.value
     thread_id = run_request.url.split("/threads/")[1].split("/")[0]
@@ -83,7 +84,7 @@ class Names(AssistantEventHandler):
 
 
 def test_dotnet_streaming_tool_call_with_streamed_submit(tmp_path: Path) -> None:
-    path = import_file(REAL / "openai-assistants" / "openai-dotnet__StreamingToolCall.json").save(tmp_path / "c.json")
+    path = save(import_file(REAL / "openai-assistants" / "openai-dotnet__StreamingToolCall.json"), tmp_path / "c.json")
     client = _client()
     first, second = Names(), Names()
     with use_cassette(path) as session:
@@ -117,7 +118,7 @@ def test_dotnet_streaming_tool_call_with_streamed_submit(tmp_path: Path) -> None
 
 
 def test_ruby_openai_streamed_create_v1_v2_and_errors(tmp_path: Path) -> None:
-    path = import_file(REAL / "openai-assistants" / "ruby-openai__runs_streamed_create.yml").save(tmp_path / "c.json")
+    path = save(import_file(REAL / "openai-assistants" / "ruby-openai__runs_streamed_create.yml"), tmp_path / "c.json")
     client = _client()
     streams: list[list[tuple[str, str | None]]] = []
     errors = 0

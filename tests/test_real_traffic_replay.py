@@ -12,11 +12,13 @@ from pathlib import Path
 
 import openai
 import pytest
+from _paths import TRAFFIC
 
+from runreplay import use_cassette
+from runreplay.cassette import save
 from runreplay.importers import import_file
-from runreplay.session import use_cassette
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "real-traffic" / "openai-assistants"
+SHARED = TRAFFIC / "openai-assistants"
 SOURCE = SHARED / "openllmetry_v2__test_new_assistant_with_polling.yaml"
 THREAD = "thread_erGl66dVoAO1EY2Mp3lvn9JB"
 ASSISTANT = "asst_Leo2sRC1zfL8826tvsgfhKJ4"
@@ -24,7 +26,7 @@ ASSISTANT = "asst_Leo2sRC1zfL8826tvsgfhKJ4"
 
 @pytest.fixture
 def imported(tmp_path: Path) -> Path:
-    return import_file(SOURCE).save(tmp_path / "polling.json")
+    return save(import_file(SOURCE), tmp_path / "polling.json")
 
 
 def _client() -> openai.OpenAI:

@@ -11,9 +11,9 @@ import openai
 import pytest
 from _servers import Handler, serve
 
+from runreplay import SchemaViolationWarning, use_cassette
 from runreplay.cassette import load
 from runreplay.errors import SchemaViolationError
-from runreplay.session import SchemaViolationWarning, use_cassette
 
 pytest_plugins = ["pytester"]
 

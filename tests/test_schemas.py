@@ -10,17 +10,18 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
+from _paths import TRAFFIC
 from jsonschema import Draft202012Validator
 
 from runreplay import schema
+from runreplay.checks.validation import check_cassette
 from runreplay.importers import import_file
 from runreplay.models import unknown_fields
 from runreplay.providers import Unrouted, match
 from runreplay.schema.generate import DIALECT, generate, key_of, model_classes
 from runreplay.schema.walker import ANNOTATIONS, SCHEMA_VIOLATIONS, UNDERSTOOD_KEYWORDS, UNKNOWN_FIELD
-from runreplay.validation import check_cassette
 
-TRAFFIC = Path(__file__).resolve().parents[1].parent / "shared" / "real-traffic" / "openai-assistants"
+ASSISTANTS = TRAFFIC / "openai-assistants"
 SCHEMAS = generate()
 
 
@@ -98,7 +99,7 @@ def test_validators_are_compiled_once() -> None:
 def _payloads() -> list[tuple[str, Any]]:
     """(schema key, payload) of every response body and stream event in the real recordings."""
     out = []
-    for path in sorted(TRAFFIC.iterdir()):
+    for path in sorted(ASSISTANTS.iterdir()):
         for interaction in import_file(path).interactions:
             matched = match(interaction)
             assert not isinstance(matched, Unrouted) and matched.route.response
@@ -159,7 +160,7 @@ def test_models_and_schemas_agree_on_unknown_fields() -> None:
 
 
 def test_a_v1_recording_read_as_v2_shows_its_v1_fields() -> None:
-    found = check_cassette(import_file(TRAFFIC / "lemur_v1__runs.yml"), api_version="v2")
+    found = check_cassette(import_file(ASSISTANTS / "lemur_v1__runs.yml"), api_version="v2")
     kinds = {(v.category, v.path.rsplit(".", 1)[-1], v.found) for v in found}
     assert ("unknown_field", "file_ids", "array of 0 items") in kinds
     assert ("new_enum_value", "type", 'string "retrieval"') in kinds
@@ -351,7 +352,7 @@ def test_replay_validation_does_not_import_the_models() -> None:
     code = (
         "import sys\n"
         "from runreplay.cassette import load\n"
-        "from runreplay.validation import validate_interaction\n"
+        "from runreplay.checks.validation import validate_interaction\n"
         "c = load('cassettes/demo/openai_tool_run.json')\n"
         "assert all(not validate_interaction(i) for i in c.interactions)\n"
         "print(sorted(m for m in sys.modules if m.startswith(('runreplay.models', 'pydantic', 'jsonschema'))))\n"

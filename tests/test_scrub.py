@@ -16,12 +16,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runreplay.cassette import Body, Cassette, Headers, Interaction, Request, Response, load
+from runreplay import use_cassette
+from runreplay.cassette import Body, Cassette, Headers, Interaction, Request, Response, dumps, load, save
 from runreplay.cli import main
 from runreplay.emulator import Emulator
+from runreplay.engine.scrub import Scrubber, find_secrets
 from runreplay.errors import ConfigError
-from runreplay.scrub import PSEUDONYM, Scrubber, ScrubRules, find_secrets, load_rules
-from runreplay.session import use_cassette
+from runreplay.scrub_rules import PSEUDONYM, ScrubRules, load_rules
 from runreplay.sse import SSEEvent
 
 KEY = "sk-proj-Zq8Lr2Xw9Vb4Nc7Md1Fg6Hj3Kp5Tt0Yy"
@@ -91,7 +92,7 @@ def test_pseudonyms_are_stable_across_headers_urls_and_bodies_and_ids_still_link
         return {"chat": polled.chat.model_dump(), "messages": [m.model_dump() for m in polled.messages or []]}
 
     with Emulator(port=0, phase_seconds=0.2) as emulator, use_cassette(path, record_mode="once", scrub=rules):
-        recorded = flow(emulator.coze_base_url)
+        recorded = flow(emulator.url("coze"))
     text = path.read_text()
     real_chat, real_conversation = recorded["chat"]["id"], recorded["chat"]["conversation_id"]
     for secret in (real_chat, real_conversation, "alice@example.com", "pat_QQQQ"):
@@ -184,13 +185,13 @@ def test_check_finds_every_planted_secret_and_none_after_scrubbing(plants: list[
     assert found_in == set(range(len(plants))), f"missed: {set(range(len(plants))) - found_in}"
     scrubbed = Scrubber().cassette(cassette)
     assert find_secrets(scrubbed) == []
-    assert not any(secret in scrubbed.dumps() for secret, _ in plants)
+    assert not any(secret in dumps(scrubbed) for secret, _ in plants)
 
 
 def test_scrub_check_cli_lists_findings_and_exit_codes(tmp_path: Path) -> None:
     folder = tmp_path / "cassettes"
     for n, place in enumerate(PLACES):
-        Cassette([_plant(f"sk-proj-{'A1b2C3d4' * 4}{n}", place)]).save(folder / f"c{n}.json")
+        save(Cassette([_plant(f"sk-proj-{'A1b2C3d4' * 4}{n}", place)]), folder / f"c{n}.json")
     runner = CliRunner()
     result = runner.invoke(main, ["scrub", "--check", str(folder)])
     assert result.exit_code == 1

@@ -19,10 +19,10 @@ import httpx
 import openai
 import pytest
 
+from runreplay import use_cassette
 from runreplay.cassette import load
 from runreplay.emulator import Emulator
 from runreplay.errors import UnmatchedRequestError
-from runreplay.session import use_cassette
 
 TOOL = {
     "type": "function",
@@ -52,7 +52,7 @@ def _dump(obj: Any) -> Any:
 def record_then_replay(tmp_path: Path, base_attr: str, offline: str, flow: Callable[[str], Any]) -> tuple[Any, Any]:
     cassette = tmp_path / "flow.json"
     with Emulator(port=0, phase_seconds=PHASE) as emulator, use_cassette(cassette, record_mode="once") as rec:
-        recorded = _dump(flow(getattr(emulator, base_attr)))
+        recorded = _dump(flow(emulator.url(base_attr)))
     assert rec.recorded, "nothing was recorded"
     with use_cassette(cassette, record_mode="none") as replay:
         replayed = _dump(flow(offline))
@@ -66,7 +66,7 @@ async def arecord_then_replay(
 ) -> tuple[Any, Any]:
     cassette = tmp_path / "flow.json"
     with Emulator(port=0, phase_seconds=PHASE) as emulator, use_cassette(cassette, record_mode="once"):
-        recorded = _dump(await flow(getattr(emulator, base_attr)))
+        recorded = _dump(await flow(emulator.url(base_attr)))
     with use_cassette(cassette, record_mode="none") as replay:
         replayed = _dump(await flow(offline))
     assert replay.replayed_count > 0
@@ -133,7 +133,7 @@ def test_openai_sync_run_with_tool_call(tmp_path: Path, transport: str) -> None:
         client = openai.OpenAI(api_key="sk-test", base_url=base_url, http_client=http_client)  # type: ignore[arg-type]
         return openai_flow(client)
 
-    recorded, replayed = record_then_replay(tmp_path, "openai_base_url", OFFLINE_OPENAI, flow)
+    recorded, replayed = record_then_replay(tmp_path, "openai", OFFLINE_OPENAI, flow)
     _check_openai(recorded, replayed)
     assert recorded["statuses"][-1] == "requires_action"
 
@@ -145,7 +145,7 @@ async def test_openai_async_run_with_tool_call(tmp_path: Path, transport: str) -
         client = openai.AsyncOpenAI(api_key="sk-test", base_url=base_url, http_client=http_client)  # type: ignore[arg-type]
         return await aopenai_flow(client)
 
-    recorded, replayed = await arecord_then_replay(tmp_path, "openai_base_url", OFFLINE_OPENAI, flow)
+    recorded, replayed = await arecord_then_replay(tmp_path, "openai", OFFLINE_OPENAI, flow)
     _check_openai(recorded, replayed)
 
 
@@ -153,7 +153,7 @@ async def test_openai_async_run_with_tool_call(tmp_path: Path, transport: str) -
 def test_replay_survives_a_client_that_polls_more_than_recorded(tmp_path: Path, mode: str, pause: float) -> None:
     cassette = tmp_path / "poll.json"
     with Emulator(port=0, phase_seconds=PHASE) as emulator, use_cassette(cassette, record_mode="once"):
-        client = openai.OpenAI(api_key="sk-test", base_url=emulator.openai_base_url)
+        client = openai.OpenAI(api_key="sk-test", base_url=emulator.url("openai"))
         thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
         assistant = client.beta.assistants.create(model="gpt-4o-mini")
         run = client.beta.threads.runs.create_and_poll(
@@ -193,7 +193,7 @@ def _phase_order(status: str) -> int:
 def test_unmatched_request_fails_fast_with_a_diff(tmp_path: Path) -> None:
     cassette = tmp_path / "one.json"
     with Emulator(port=0, phase_seconds=PHASE) as emulator, use_cassette(cassette, record_mode="once"):
-        client = openai.OpenAI(api_key="sk-test", base_url=emulator.openai_base_url)
+        client = openai.OpenAI(api_key="sk-test", base_url=emulator.url("openai"))
         client.beta.assistants.create(model="gpt-4o-mini", name="first")
 
     client = openai.OpenAI(api_key="sk-test", base_url=OFFLINE_OPENAI)  # default max_retries=2
@@ -209,7 +209,7 @@ def test_unmatched_request_fails_fast_with_a_diff(tmp_path: Path) -> None:
 def test_unmatched_request_is_not_swallowed_by_async_openai(tmp_path: Path) -> None:
     cassette = tmp_path / "empty.json"
     with Emulator(port=0, phase_seconds=PHASE) as emulator, use_cassette(cassette, record_mode="once"):
-        openai.OpenAI(api_key="sk-test", base_url=emulator.openai_base_url).beta.threads.create()
+        openai.OpenAI(api_key="sk-test", base_url=emulator.url("openai")).beta.threads.create()
 
     async def call() -> None:
         client = openai.AsyncOpenAI(api_key="sk-test", base_url=OFFLINE_OPENAI)
@@ -237,7 +237,7 @@ def coze_flow(base_url: str) -> dict[str, Any]:
 
 
 def test_coze_create_and_poll_and_stream(tmp_path: Path) -> None:
-    recorded, replayed = record_then_replay(tmp_path, "coze_base_url", OFFLINE_COZE, coze_flow)
+    recorded, replayed = record_then_replay(tmp_path, "coze", OFFLINE_COZE, coze_flow)
     assert replayed == recorded
     assert recorded["chat"]["status"] == "completed"
     assert recorded["events"][0][0] == "conversation.chat.created"
@@ -262,7 +262,7 @@ def test_coze_tool_bot_submit_tool_outputs(tmp_path: Path) -> None:
         messages = coze.chat.messages.list(conversation_id=chat.conversation_id, chat_id=chat.id)
         return {"first": polled.chat, "final": chat, "messages": messages}
 
-    recorded, replayed = record_then_replay(tmp_path, "coze_base_url", OFFLINE_COZE, flow)
+    recorded, replayed = record_then_replay(tmp_path, "coze", OFFLINE_COZE, flow)
     assert replayed == recorded
     assert recorded["final"]["status"] == "completed"
 
@@ -279,7 +279,7 @@ async def test_coze_async_create_poll_and_stream(tmp_path: Path) -> None:
         events = [e.event.value async for e in stream]
         return {"chat": chat, "events": events}
 
-    recorded, replayed = await arecord_then_replay(tmp_path, "coze_base_url", OFFLINE_COZE, flow)
+    recorded, replayed = await arecord_then_replay(tmp_path, "coze", OFFLINE_COZE, flow)
     assert replayed == recorded
     assert recorded["chat"]["status"] == "completed"
     assert recorded["events"][-1] == "conversation.chat.completed"
@@ -298,6 +298,6 @@ def test_requests_client_records_and_replays(tmp_path: Path) -> None:
             fetched = http.get(f"{base_url}/threads/{thread['id']}").json()
         return {"thread": thread, "fetched": fetched}
 
-    recorded, replayed = record_then_replay(tmp_path, "openai_base_url", OFFLINE_OPENAI, flow)
+    recorded, replayed = record_then_replay(tmp_path, "openai", OFFLINE_OPENAI, flow)
     assert replayed == recorded
     assert recorded["fetched"]["metadata"] == {"via": "requests"}

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
+from _paths import SPECS
 from click.testing import CliRunner
 
 from runreplay import schema
-from runreplay.cli_schemas import schemas as schemas_command
-from runreplay.errors import ConfigError
-from runreplay.schema.spec_check import (
+from runreplay.checks.spec import (
     Difference,
     check_spec,
     compare,
@@ -22,10 +21,12 @@ from runreplay.schema.spec_check import (
     load_spec,
     resolve_pointer,
 )
+from runreplay.cli.schemas import schemas as schemas_command
+from runreplay.errors import ConfigError
 
-SPECS = Path(__file__).resolve().parents[1].parent / "shared" / "specs"
 OPENAI_SPEC = SPECS / "openai-openapi.yaml"
 COZE_SPEC = SPECS / "coze-openapi.yaml"
+SPEC_FILES = {"openai": OPENAI_SPEC, "coze": COZE_SPEC}
 DEVIATIONS = schema.DEFAULT_DIR / "deviations.yaml"
 
 
@@ -35,7 +36,7 @@ def specs() -> dict[str, Any]:
 
 
 def test_our_schemas_match_the_specs_up_to_the_reviewed_deviations() -> None:
-    report = check_spec(OPENAI_SPEC, COZE_SPEC, DEVIATIONS)
+    report = check_spec(SPEC_FILES, DEVIATIONS)
     assert report.unlisted == [], report.to_text()
     assert report.stale == [], report.to_text()
     assert report.listed >= 20
@@ -92,7 +93,7 @@ def test_a_listed_difference_that_is_gone_is_reported(tmp_path: Path) -> None:
     entries = [*yaml.safe_load(DEVIATIONS.read_text(encoding="utf-8")), extra]
     path = tmp_path / "deviations.yaml"
     path.write_text(yaml.safe_dump(entries), encoding="utf-8")
-    report = check_spec(OPENAI_SPEC, COZE_SPEC, path)
+    report = check_spec(SPEC_FILES, path)
     assert report.stale == [Difference("openai/v2/Run", "$", "field", "spec", "long_gone")]
     assert not report.ok
 
@@ -101,23 +102,37 @@ def test_an_unlisted_difference_fails(tmp_path: Path) -> None:
     entries = [e for e in yaml.safe_load(DEVIATIONS.read_text(encoding="utf-8")) if e["path"] != "$.status"]
     path = tmp_path / "deviations.yaml"
     path.write_text(yaml.safe_dump(entries), encoding="utf-8")
-    report = check_spec(OPENAI_SPEC, COZE_SPEC, path)
+    report = check_spec(SPEC_FILES, path)
     assert report.unlisted == [Difference("coze/Chat", "$.status", "enum", "ours", "*")]
     result = CliRunner().invoke(
         schemas_command,
-        ["check-spec", "--openai-spec", str(OPENAI_SPEC), "--coze-spec", str(COZE_SPEC), "--deviations", str(path)],
+        ["check-spec", "--spec", f"openai={OPENAI_SPEC}", "--spec", f"coze={COZE_SPEC}", "--deviations", str(path)],
     )
     assert result.exit_code == 1
     assert "unlisted difference: coze/Chat $.status: enum '*' only in ours" in result.output
 
 
-def test_the_check_spec_command() -> None:
-    args = ["check-spec", "--openai-spec", str(OPENAI_SPEC), "--coze-spec", str(COZE_SPEC)]
-    result = CliRunner().invoke(schemas_command, args)
+def test_the_check_spec_command_defaults_to_the_repository_copies() -> None:
+    result = CliRunner().invoke(schemas_command, ["check-spec"])
     assert result.exit_code == 0, result.output
     assert "our schemas match the specs" in result.output
-    missing = CliRunner().invoke(schemas_command, [*args[:-1], "/nonexistent/coze.yaml"])
+    explicit = CliRunner().invoke(schemas_command, ["check-spec", "--spec", f"openai={OPENAI_SPEC}"])
+    assert explicit.exit_code == 0, explicit.output
+    missing = CliRunner().invoke(schemas_command, ["check-spec", "--spec", "coze=/nonexistent/coze.yaml"])
     assert missing.exit_code == 2 and "/nonexistent/coze.yaml: cannot read the vendor spec" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("openai", "write it as PROVIDER=FILE"),
+        ("=x.yaml", "write it as PROVIDER=FILE"),
+        ("gemini=x.yaml", "no provider"),
+    ],
+)
+def test_check_spec_refuses_a_malformed_spec_option(given: str, message: str) -> None:
+    result = CliRunner().invoke(schemas_command, ["check-spec", "--spec", given])
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(

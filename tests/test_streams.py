@@ -19,10 +19,9 @@ import openai
 import pytest
 from openai.lib.streaming import AssistantEventHandler, AsyncAssistantEventHandler
 
+from runreplay import StreamOptions, use_cassette
 from runreplay.cassette import load
 from runreplay.emulator import Emulator
-from runreplay.session import use_cassette
-from runreplay.transport import StreamOptions
 
 OFFLINE_OPENAI = "http://127.0.0.1:9/v1"
 OFFLINE_COZE = "http://127.0.0.1:9"
@@ -70,7 +69,7 @@ def _record_and_replay(tmp_path: Path, flow: Any, base: str, offline: str, **rep
     path = tmp_path / "stream.json"
     timed = Timed()
     with Emulator(port=0, phase_seconds=PHASE) as emulator, use_cassette(path, record_mode="once"):
-        recorded = flow(getattr(emulator, base), timed)
+        recorded = flow(emulator.url(base), timed)
     with use_cassette(path, **replay):
         replayed = flow(offline, Timed())
     return recorded, replayed, timed
@@ -90,7 +89,7 @@ def _runs_create_stream(base_url: str, timed: Timed) -> list[tuple[str, Any]]:
 
 
 def test_openai_runs_create_stream_live_then_replayed(tmp_path: Path) -> None:
-    recorded, replayed, timed = _record_and_replay(tmp_path, _runs_create_stream, "openai_base_url", OFFLINE_OPENAI)
+    recorded, replayed, timed = _record_and_replay(tmp_path, _runs_create_stream, "openai", OFFLINE_OPENAI)
     # Live pass-through: events arrived over more than one lifecycle phase, not all at the end.
     assert timed.spread >= PHASE
     assert replayed == recorded
@@ -139,7 +138,7 @@ def _stream_with_tool_call(base_url: str, timed: Timed) -> dict[str, Any]:
 
 
 def test_openai_stream_helper_stops_at_requires_action_then_streamed_submit(tmp_path: Path) -> None:
-    recorded, replayed, timed = _record_and_replay(tmp_path, _stream_with_tool_call, "openai_base_url", OFFLINE_OPENAI)
+    recorded, replayed, timed = _record_and_replay(tmp_path, _stream_with_tool_call, "openai", OFFLINE_OPENAI)
     assert replayed == recorded
     assert recorded["first"][-1] == "thread.run.requires_action"
     assert recorded["second"][-1] == "thread.run.completed"
@@ -162,7 +161,7 @@ def _create_and_run_stream(base_url: str, timed: Timed) -> list[str]:
 
 
 def test_openai_create_and_run_stream(tmp_path: Path) -> None:
-    recorded, replayed, _ = _record_and_replay(tmp_path, _create_and_run_stream, "openai_base_url", OFFLINE_OPENAI)
+    recorded, replayed, _ = _record_and_replay(tmp_path, _create_and_run_stream, "openai", OFFLINE_OPENAI)
     assert replayed == recorded
     assert recorded[0] == "thread.created"
     assert recorded[-1] == "thread.run.completed"
@@ -202,7 +201,7 @@ async def _astream_with_tool_call(base_url: str) -> dict[str, Any]:
 async def test_async_openai_stream_with_tool_call(tmp_path: Path) -> None:
     path = tmp_path / "astream.json"
     with Emulator(port=0, phase_seconds=PHASE) as emulator, use_cassette(path, record_mode="once"):
-        recorded = await _astream_with_tool_call(emulator.openai_base_url)
+        recorded = await _astream_with_tool_call(emulator.url("openai"))
     with use_cassette(path):
         replayed = await _astream_with_tool_call(OFFLINE_OPENAI)
     assert replayed == recorded
@@ -238,7 +237,7 @@ def _coze_tool_stream(base_url: str, timed: Timed) -> dict[str, Any]:
 
 
 def test_cozepy_stream_requires_action_then_streamed_submit(tmp_path: Path) -> None:
-    recorded, replayed, timed = _record_and_replay(tmp_path, _coze_tool_stream, "coze_base_url", OFFLINE_COZE)
+    recorded, replayed, timed = _record_and_replay(tmp_path, _coze_tool_stream, "coze", OFFLINE_COZE)
     assert replayed == recorded
     assert recorded["second"][-1][0] == "conversation.chat.completed"
     assert timed.spread >= PHASE
@@ -260,7 +259,7 @@ async def test_async_cozepy_stream(tmp_path: Path) -> None:
 
     path = tmp_path / "acoze.json"
     with Emulator(port=0, phase_seconds=PHASE) as emulator, use_cassette(path, record_mode="once"):
-        recorded = await flow(emulator.coze_base_url)
+        recorded = await flow(emulator.url("coze"))
     with use_cassette(path):
         replayed = await flow(OFFLINE_COZE)
     assert replayed == recorded
@@ -274,7 +273,7 @@ async def test_async_cozepy_stream(tmp_path: Path) -> None:
 def run_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("streams") / "run_stream.json"
     with Emulator(port=0, phase_seconds=0.1) as emulator, use_cassette(path, record_mode="once"):
-        _runs_create_stream(emulator.openai_base_url, Timed())
+        _runs_create_stream(emulator.url("openai"), Timed())
     return path
 
 
@@ -362,7 +361,7 @@ def test_injected_error_event_raises_in_cozepy(tmp_path: Path) -> None:
         return [e.event.value for e in coze.chat.stream(bot_id=COZE_BOT, user_id="u1", additional_messages=question)]
 
     with Emulator(port=0, phase_seconds=0.05) as emulator, use_cassette(path, record_mode="once"):
-        flow(emulator.coze_base_url)
+        flow(emulator.url("coze"))
     with (
         use_cassette(path, streams=StreamOptions(error_at=2), unused="ignore"),
         pytest.raises(Exception, match="error event"),
@@ -373,7 +372,7 @@ def test_injected_error_event_raises_in_cozepy(tmp_path: Path) -> None:
 def test_abandoned_stream_is_recorded_as_far_as_it_was_read(tmp_path: Path) -> None:
     path = tmp_path / "abandoned.json"
     with Emulator(port=0, phase_seconds=0.1) as emulator, use_cassette(path, record_mode="once"):
-        client = _openai(emulator.openai_base_url)
+        client = _openai(emulator.url("openai"))
         assistant_id, thread_id = _setup(client, [])
         stream = client.beta.threads.runs.create(thread_id=thread_id, assistant_id=assistant_id, stream=True)
         first_two = [next(iter(stream)).event for _ in range(2)]
@@ -399,7 +398,7 @@ def test_two_concurrent_streams_are_recorded_in_request_order(tmp_path: Path) ->
 
     path = tmp_path / "two.json"
     with Emulator(port=0, phase_seconds=0.05) as emulator, use_cassette(path, record_mode="once"):
-        asyncio.run(two(emulator.openai_base_url))
+        asyncio.run(two(emulator.url("openai")))
     stored = load(path)
     times = [i.at_ms for i in stored]
     assert times == sorted(times)

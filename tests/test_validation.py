@@ -13,15 +13,11 @@ import _coze_docs as docs
 import cozepy
 import openai
 import pytest
+from _paths import TRAFFIC
 
-from runreplay import schema
+from runreplay import schema, use_cassette
 from runreplay.cassette import Body, Cassette, Headers, Interaction, Request, Response, from_json, load
-from runreplay.emulator import Emulator
-from runreplay.importers import import_file
-from runreplay.providers import Unrouted, match
-from runreplay.providers.openai import api_version
-from runreplay.session import use_cassette
-from runreplay.validation import (
+from runreplay.checks.validation import (
     Violation,
     check_cassette,
     check_interaction,
@@ -29,10 +25,14 @@ from runreplay.validation import (
     validate_cassette,
     validate_interaction,
 )
+from runreplay.emulator import Emulator
+from runreplay.importers import import_file
+from runreplay.providers import Unrouted, match
+from runreplay.providers.openai_assistants import api_version
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAFFIC = ROOT.parent / "shared" / "real-traffic" / "openai-assistants"
-OPENAI_FILES = sorted(p for p in TRAFFIC.iterdir() if p.is_file())
+ASSISTANTS = TRAFFIC / "openai-assistants"
+OPENAI_FILES = sorted(p for p in ASSISTANTS.iterdir() if p.is_file())
 POLLING = ROOT / "cassettes" / "imported" / "openllmetry_v2__test_new_assistant_with_polling.json"
 STREAMING = ROOT / "cassettes" / "imported" / "openai-dotnet__StreamingToolCall.json"
 
@@ -67,7 +67,7 @@ def test_every_real_openai_recording_validates_against_its_own_version(path: Pat
     ],
 )
 def test_a_v1_recording_checked_as_v2_reports_its_v1_parts(name: str, field: str, tool: str | None) -> None:
-    cassette = import_file(TRAFFIC / name)
+    cassette = import_file(ASSISTANTS / name)
     assert validate_cassette(cassette) == []  # as the v1 it is: clean
     found = check_cassette(cassette, api_version="v2")
     unknown = {v.path.rsplit(".", 1)[-1] for v in found if v.category == "unknown_field"}
@@ -121,7 +121,7 @@ def test_the_real_coze_websocket_payloads_have_the_documented_shapes() -> None:
 
 
 def docs_event_type(event: str) -> str | None:
-    from runreplay.models import coze
+    from runreplay.models import coze_chat as coze
 
     return coze.EVENTS.get(event)
 
@@ -396,9 +396,9 @@ def test_fresh_emulator_recordings_validate_cleanly(tmp_path: Path, flow: str) -
     path = tmp_path / "flow.json"
     with Emulator(port=0, phase_seconds=0.02) as emulator, use_cassette(path, record_mode="once"):
         if flow == "coze":
-            coze_flow(emulator.coze_base_url)
+            coze_flow(emulator.url("coze"))
         else:
-            openai_flow(emulator.openai_base_url, flow.split()[1])
+            openai_flow(emulator.url("openai"), flow.split()[1])
     cassette = load(path)
     assert len(cassette.interactions) >= 8
     assert any(i.response.body.kind == "sse" for i in cassette.interactions)

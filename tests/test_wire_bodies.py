@@ -13,9 +13,9 @@ import httpx2
 import pytest
 from _servers import Handler, serve
 
+from runreplay import use_cassette
 from runreplay.cassette import load
 from runreplay.errors import UnmatchedRequestError
-from runreplay.session import use_cassette
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
 STREAM = b'event: thread.run.created\ndata: {"id":"run_1"}\n\nevent: done\ndata: [DONE]\n\n'
@@ -114,7 +114,7 @@ ODD_STREAM = (
 def test_odd_stream_round_trip(tmp_path: Path, server: str, exact: bool) -> None:
     _Handler.extra = {"/odd": ("text/event-stream", ODD_STREAM, None)}
     cassette = tmp_path / "odd.json"
-    with use_cassette(cassette, record_mode="once", exact_sse=exact), httpx.Client() as client:
+    with use_cassette(cassette, record_mode="once", sse_exact=exact), httpx.Client() as client:
         live = client.get(server + "/odd").content
     assert live == ODD_STREAM
     (stored,) = load(cassette)

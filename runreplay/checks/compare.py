@@ -15,11 +15,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from runreplay import schema
 from runreplay._github import annotation
-from runreplay.cassette import Body, Cassette, Interaction
+from runreplay.cassette import Body, BodyKind, Cassette, Interaction
 from runreplay.providers import Unrouted, match
 from runreplay.schema.walker import json_type
 
@@ -60,10 +59,10 @@ def surface(cassette: Cassette, api_version: str | None = None) -> Surface:
 def _add_interaction(out: Surface, interaction: Interaction, api_version: str | None) -> None:
     matched = match(interaction, api_version)
     if isinstance(matched, Unrouted):
-        endpoint = f"{interaction.request.method} {_generic_path(interaction.request.url)} (undocumented)"
+        endpoint = f"{interaction.request.method} {_generic_path(interaction.request.path)} (undocumented)"
         out.endpoints.add(endpoint)
         for part, body in (("request", interaction.request.body), ("response", interaction.response.body)):
-            if body.kind == "json":
+            if body.kind is BodyKind.JSON:
                 _observe(out, f"{endpoint} {part}", None, body.value)
         return
     # The version is not part of the name: a v1 and a v2 recording of one test line up.
@@ -71,7 +70,7 @@ def _add_interaction(out: Surface, interaction: Interaction, api_version: str | 
     out.endpoints.add(endpoint)
     out.versions[endpoint].add(f"{matched.provider.name} {matched.version}")
     route = matched.route
-    if route.request and interaction.request.body.kind == "json":
+    if route.request and interaction.request.body.kind is BodyKind.JSON:
         _observe(out, f"{endpoint} request", matched.schema_key(route.request), interaction.request.body.value)
     _add_response(out, endpoint, interaction.response.body, matched.schema_key, matched.event_key, route.response)
 
@@ -84,13 +83,13 @@ def _add_response(
     event_key: Callable[[str | None], str | None],
     response: str | None,
 ) -> None:
-    if body.kind == "sse":
+    if body.kind is BodyKind.SSE:
         for event in body.events:
             name = event.event or "(unnamed)"
             out.events.add((endpoint, name))
             if event.data_is_json:
                 _observe(out, f"{endpoint} event {name}", event_key(event.event), event.data)
-    elif body.kind == "json":
+    elif body.kind is BodyKind.JSON:
         _observe(out, f"{endpoint} response", key_of(response) if response else None, body.value)
 
 
@@ -107,9 +106,9 @@ def _observe(out: Surface, scope: str, key: str | None, value: Any) -> None:
         walker.issues(schema.schema_id(key), value)
 
 
-def _generic_path(url: str) -> str:
+def _generic_path(path: str) -> str:
     """``/v1/vector_stores/vs_abc123`` -> ``/v1/vector_stores/{id}``: ids differ per recording."""
-    parts = urlsplit(url).path.split("/")
+    parts = path.split("/")
     return "/".join("{id}" if _ID_SEGMENT.match(p) and not re.fullmatch(r"v\d+", p) else p for p in parts)
 
 

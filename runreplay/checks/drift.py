@@ -27,19 +27,10 @@ from typing import Any
 
 from runreplay._github import annotation
 from runreplay.cassette import Cassette
+from runreplay.checks.validation import CATEGORIES, UNKNOWN_ENDPOINT, UNKNOWN_EVENT, Violation, check_cassette
 from runreplay.config import check_keys, find_pyproject, read_toml, tool_table
 from runreplay.errors import ConfigError
-from runreplay.validation import (
-    CATEGORIES,
-    MISSING_REQUIRED,
-    NEW_ENUM_VALUE,
-    TYPE_CHANGE,
-    UNKNOWN_ENDPOINT,
-    UNKNOWN_EVENT,
-    UNKNOWN_FIELD,
-    Violation,
-    check_cassette,
-)
+from runreplay.schema.walker import MISSING_REQUIRED, NEW_ENUM_VALUE, TYPE_CHANGE, UNKNOWN_FIELD
 
 SEVERITIES = ("error", "warning", "notice", "ignore")
 

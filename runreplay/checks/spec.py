@@ -25,121 +25,13 @@ from urllib.parse import urljoin
 import yaml
 
 from runreplay.errors import ConfigError
-from runreplay.models import NAMESPACES
-from runreplay.schema.generate import schema_id
+from runreplay.providers import registry
+from runreplay.providers.base import VendorSpec
+from runreplay.schema._ids import schema_id
+from runreplay.schema.catalog import namespaces
 from runreplay.schema.registry import schemas_by_id
 
 _MAX_DEPTH = 12
-
-
-@dataclass(frozen=True)
-class Pair:
-    ours: str
-    spec: str  # "openai" or "coze"
-    #: JSON pointer into the spec document.
-    pointer: str
-    #: The pointer names an operation's ``parameters`` list (query string), not a schema.
-    parameters: bool = False
-
-
-def _pointer(*parts: str) -> str:
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-def _component(name: str) -> str:
-    return _pointer("components", "schemas", name)
-
-
-def _reply(path: str, method: str, media: str = "application/json") -> str:
-    return _pointer("paths", path, method, "responses", "200", "content", media, "schema")
-
-
-def _body(path: str, method: str = "post") -> str:
-    return _pointer("paths", path, method, "requestBody", "content", "application/json", "schema")
-
-
-def _query(path: str, method: str) -> str:
-    return _pointer("paths", path, method, "parameters")
-
-
-_RUNS = "/threads/{thread_id}/runs"
-_STEPS = "/threads/{thread_id}/runs/{run_id}/steps"
-
-#: Our schema -> the place in the vendor spec that describes the same thing. The spec is
-#: the final v2 API; v1 has no vendor spec (its documented types are seeds/).
-PAIRS: tuple[Pair, ...] = (
-    *(
-        Pair(f"openai/v2/{ours}", "openai", _component(theirs))
-        for ours, theirs in (
-            ("Run", "RunObject"),
-            ("RunList", "ListRunsResponse"),
-            ("RunStep", "RunStepObject"),
-            ("RunStepList", "ListRunStepsResponse"),
-            ("RunStepDelta", "RunStepDeltaObject"),
-            ("Message", "MessageObject"),
-            ("MessageList", "ListMessagesResponse"),
-            ("MessageDelta", "MessageDeltaObject"),
-            ("Thread", "ThreadObject"),
-            ("Assistant", "AssistantObject"),
-            ("AssistantList", "ListAssistantsResponse"),
-            ("RunCreateParams", "CreateRunRequest"),
-            ("CreateThreadAndRunRequest", "CreateThreadAndRunRequest"),
-            ("ThreadCreateParams", "CreateThreadRequest"),
-            ("ThreadModifyParams", "ModifyThreadRequest"),
-            ("MessageCreateParams", "CreateMessageRequest"),
-            ("AssistantCreateParams", "CreateAssistantRequest"),
-            ("AssistantModifyParams", "ModifyAssistantRequest"),
-        )
-    ),
-    *(
-        Pair(f"openai/common/{ours}", "openai", _component(theirs))
-        for ours, theirs in (
-            ("RunModifyRequest", "ModifyRunRequest"),
-            ("SubmitToolOutputsRequest", "SubmitToolOutputsRunRequest"),
-            ("ErrorResponse", "ErrorResponse"),
-            ("OpenAIFile", "OpenAIFile"),
-        )
-    ),
-    Pair("openai/v2/RunCreateQuery", "openai", _query(_RUNS, "post"), parameters=True),
-    Pair("openai/common/RunListParams", "openai", _query(_RUNS, "get"), parameters=True),
-    Pair("openai/v2/StepListParams", "openai", _query(_STEPS, "get"), parameters=True),
-    Pair("openai/v2/StepRetrieveParams", "openai", _query(f"{_STEPS}/{{step_id}}", "get"), parameters=True),
-    Pair("openai/common/MessageListParams", "openai", _query("/threads/{thread_id}/messages", "get"), parameters=True),
-    Pair("openai/common/ListParams", "openai", _query("/assistants", "get"), parameters=True),
-    Pair("coze/Chat", "coze", _component("ChatV3ChatDetail")),
-    Pair("coze/Message", "coze", _component("ChatV3MessageDetail")),
-    Pair("coze/EnterMessage", "coze", _component("EnterMessage2")),
-    Pair("coze/ToolOutput", "coze", _component("ToolOutput")),
-    *(
-        Pair("coze/ChatResponse", "coze", _reply(path, method))
-        for path, method in (
-            ("/v3/chat", "post"),
-            ("/v3/chat/retrieve", "get"),
-            ("/v3/chat/cancel", "post"),
-            ("/v3/chat/submit_tool_outputs", "post"),
-        )
-    ),
-    Pair("coze/MessageListResponse", "coze", _reply("/v3/chat/message/list", "get")),
-    Pair("coze/CreateChatsReq", "coze", _body("/v3/chat")),
-    Pair("coze/CancelChatsReq", "coze", _body("/v3/chat/cancel")),
-    Pair("coze/SubmitToolOutputsChatReq", "coze", _body("/v3/chat/submit_tool_outputs")),
-    Pair("coze/CreateChatsQuery", "coze", _query("/v3/chat", "post"), parameters=True),
-    *(
-        Pair("coze/ChatIdsQuery", "coze", _query(path, method), parameters=True)
-        for path, method in (
-            ("/v3/chat/retrieve", "get"),
-            ("/v3/chat/submit_tool_outputs", "post"),
-            ("/v3/chat/message/list", "get"),
-        )
-    ),
-)
-
-#: A models namespace's stream events -> where the spec lists the event names.
-EVENT_LISTS: tuple[tuple[str, str, str], ...] = (
-    ("openai/v2", "openai", _component("AssistantStreamEvent")),
-    ("coze", "coze", _reply("/v3/chat", "post", "text/event-stream")),
-    ("coze", "coze", _reply("/v3/chat/submit_tool_outputs", "post", "text/event-stream")),
-)
 
 
 @dataclass(frozen=True, order=True)
@@ -300,14 +192,21 @@ def _parameters_schema(side: _Spec, parameters: list[Any]) -> dict[str, Any]:
 _Node = tuple[_Side, Any, str]
 
 
-#: Types compared through their own pair are not compared again inside others (a run list
-#: holds runs: the differences of Run are reported once, for Run).
-_PAIRED = frozenset(schema_id(pair.ours) for pair in PAIRS)
+@functools.cache
+def _paired() -> frozenset[str]:
+    """Types compared through their own pair are not compared again inside others (a run
+    list holds runs: the differences of Run are reported once, for Run)."""
+    return frozenset(schema_id(pair.ours) for _, spec in _checked() for pair in spec.pairs)
+
+
+def _checked() -> list[tuple[str, VendorSpec]]:
+    """Each provider that names a vendor spec to compare with, and that spec."""
+    return [(p.name, p.spec) for p in registry() if p.spec is not None]
 
 
 def _compare(schema: str, ours: _Node, spec: _Node, path: str, out: list[Difference], depth: int) -> None:
     _, node, ctx = ours
-    paired = depth > 0 and isinstance(node, Mapping) and "$ref" in node and urljoin(ctx, node["$ref"]) in _PAIRED
+    paired = depth > 0 and isinstance(node, Mapping) and "$ref" in node and urljoin(ctx, node["$ref"]) in _paired()
     if paired or depth > _MAX_DEPTH:
         return
     a, b = _shape(*ours), _shape(*spec)
@@ -386,17 +285,20 @@ def load_spec(path: str | os.PathLike[str]) -> Any:
 
 
 def differences(specs: Mapping[str, Any]) -> list[Difference]:
-    """Every difference between our schemas and the specs (``{"openai": doc, "coze": doc}``)."""
+    """Every difference between our schemas and the vendor specs (``{provider name: document}``)."""
     found: set[Difference] = set()
-    for pair in PAIRS:
-        node = resolve_pointer(specs[pair.spec], pair.pointer)
-        found.update(compare(pair.ours, specs[pair.spec], node, parameters=pair.parameters))
-    for namespace, spec, pointer in EVENT_LISTS:
-        space = NAMESPACES[namespace]
-        theirs = event_names(specs[spec], resolve_pointer(specs[spec], pointer))
-        key = f"{namespace}/{space.stream_schema}"
-        found.update(Difference(key, "$.event", "value", "ours", e) for e in set(space.events) - theirs)
-        found.update(Difference(key, "$.event", "value", "spec", e) for e in theirs - set(space.events))
+    spaces = namespaces()
+    for name, declared in _checked():
+        document = specs[name]
+        for pair in declared.pairs:
+            node = resolve_pointer(document, pair.pointer)
+            found.update(compare(pair.ours, document, node, parameters=pair.parameters))
+        for namespace, pointer in declared.event_lists:
+            space = spaces[namespace]
+            theirs = event_names(document, resolve_pointer(document, pointer))
+            key = space.stream_schema
+            found.update(Difference(key, "$.event", "value", "ours", e) for e in set(space.events) - theirs)
+            found.update(Difference(key, "$.event", "value", "spec", e) for e in theirs - set(space.events))
     return sorted(found)
 
 
@@ -452,9 +354,17 @@ class SpecReport:
         return "\n".join(lines) + "\n"
 
 
-def check_spec(
-    openai_spec: str | os.PathLike[str], coze_spec: str | os.PathLike[str], deviations: str | os.PathLike[str]
-) -> SpecReport:
-    found = set(differences({"openai": load_spec(openai_spec), "coze": load_spec(coze_spec)}))
+def spec_files(folder: Path) -> dict[str, Path]:
+    """Each provider's vendor spec in ``folder`` (by the file name its provider declares)."""
+    return {name: folder / spec.file for name, spec in _checked()}
+
+
+def check_spec(specs: Mapping[str, str | os.PathLike[str]], deviations: str | os.PathLike[str]) -> SpecReport:
+    """Compare our schemas with the vendor specs (``{provider name: spec file}``, one per
+    provider that declares a spec) and the reviewed deviations."""
+    missing = sorted({name for name, _ in _checked()} - set(specs))
+    if missing:
+        raise ConfigError(f"no vendor spec given for {', '.join(missing)}")
+    found = set(differences({name: load_spec(path) for name, path in specs.items()}))
     listed = load_deviations(deviations)
     return SpecReport(sorted(found - set(listed)), sorted(set(listed) - found), len(listed))

@@ -23,13 +23,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from runreplay import schema
 from runreplay._jsonpath import join_index, join_key
-from runreplay.cassette import Body, Cassette, Interaction
-from runreplay.providers import Unrouted, match
-from runreplay.providers._routing import Match
+from runreplay.cassette import Body, BodyKind, Cassette, Interaction
+from runreplay.providers import Match, Unrouted, match
+from runreplay.schema.registry import schemas_by_id
 from runreplay.schema.walker import (
     MISSING_REQUIRED,
     NEW_ENUM_VALUE,
@@ -179,7 +178,7 @@ class _Inspection:
                 UNKNOWN_ENDPOINT,
                 f"{self.root}.request.url",
                 "an endpoint with documented types" + (f" ({matched.provider})" if matched.provider else ""),
-                f"{request.method} {urlsplit(request.url).path} ({matched.reason})",
+                f"{request.method} {request.path} ({matched.reason})",
             )
             return self.found
         self.endpoint = f"{matched.endpoint} ({matched.provider.name} {matched.version})"
@@ -196,7 +195,7 @@ class _Inspection:
         route, request = matched.route, self.interaction.request
         if route.query:
             key = matched.schema_key(route.query)
-            self._payload(key, query_params(request.url, key), f"{self.root}.request.query")
+            self._payload(key, query_params(request.query(), key), f"{self.root}.request.query")
         if route.request:
             key = matched.schema_key(route.request)
             self._body(key, request.body, f"{self.root}.request.body", empty={})
@@ -208,17 +207,17 @@ class _Inspection:
         error = matched.provider.error_of(response)
         where = f"{self.root}.response.body"
         if error is not None:
-            if response.body.kind == "json":  # a proxy's HTML error page is not the API's
+            if response.body.kind is BodyKind.JSON:  # a proxy's HTML error page is not the API's
                 self._payload(matched.schema_key(error), response.body.value, f"{where}.json")
-        elif response.body.kind == "sse":
+        elif response.body.kind is BodyKind.SSE:
             self._events(matched, response.body, where)
         elif matched.route.response:
             self._body(matched.schema_key(matched.route.response), response.body, where, empty=None)
 
     def _body(self, key: str, body: Body, where: str, empty: Any) -> None:
-        if body.kind == "json":
+        if body.kind is BodyKind.JSON:
             self._payload(key, body.value, f"{where}.json")
-        elif body.kind == "empty" and empty is not None:  # no body: no parameters given
+        elif body.kind is BodyKind.EMPTY and empty is not None:  # no body: no parameters given
             self._payload(key, empty, f"{where}.json")
         else:
             self._add(TYPE_CHANGE, where, f"a JSON body ({key})", f"{body.kind} body", key)
@@ -296,18 +295,18 @@ def _jsonschema_issue(key: str, value: Any) -> Issue:
 # --------------------------------------------------------------------------- helpers
 
 
-def query_params(url: str, key: str) -> dict[str, Any]:
-    """The query string as the schema expects it: ``a[]=x`` and repeated keys as lists,
-    numbers and booleans converted where the schema's property wants them."""
+def query_params(pairs: Iterable[tuple[str, str]], key: str) -> dict[str, Any]:
+    """A query string's pairs as the schema expects them: ``a[]=x`` and repeated keys as
+    lists, numbers and booleans converted where the schema's property wants them."""
     values: dict[str, Any] = {}
-    for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+    for name, value in pairs:
         name, is_list = (name[:-2], True) if name.endswith("[]") else (name, False)
         if name in values or is_list:
             current = values.get(name, [])
             values[name] = [*(current if isinstance(current, list) else [current]), value]
         else:
             values[name] = value
-    properties = schema.schemas_by_id()[schema.schema_id(key)].get("properties", {})
+    properties = schemas_by_id()[schema.schema_id(key)].get("properties", {})
     return {name: _convert(value, _types(properties.get(name, {}))) for name, value in values.items()}
 
 

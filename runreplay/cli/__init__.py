@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from runreplay import __version__
-from runreplay.cli_common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, recording_files
+from runreplay._version import __version__
+from runreplay.cli import cassettes, record, schemas
+from runreplay.cli.common import EXIT_FINDINGS, EXIT_OK, recording_files, usage_error
 from runreplay.errors import RunReplayError
 
 
@@ -23,14 +25,13 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RunReplayError as exc:
-            click.echo(f"runreplay: error: {exc}", err=True)
-            ctx.exit(EXIT_USAGE)
+            usage_error(exc)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="runreplay")
 def main() -> None:
-    """Record and replay AI agent run APIs (OpenAI Assistants, Coze v3 chat) for tests.
+    """Record and replay AI agent run APIs for tests.
 
     \b
     Exit codes: 0 ok, 1 findings, 2 usage error or unreadable input.
@@ -56,7 +57,7 @@ def demo(out: Path | None) -> None:
     Example:
       runreplay demo --out demo-cassettes
     """
-    from runreplay.demo import run_demo
+    from runreplay.cli.demo import run_demo
 
     ok = run_demo(out, echo=click.echo)
     sys.exit(EXIT_OK if ok else EXIT_FINDINGS)
@@ -71,9 +72,22 @@ def demo(out: Path | None) -> None:
     show_default=True,
     help="How long each run/chat phase (queued, in_progress, ...) lasts.",
 )
-@click.option("--poll-after-ms", type=click.IntRange(0), default=None, help="Send openai-poll-after-ms on runs.")
-def emulate(port: int, phase_seconds: float, poll_after_ms: int | None) -> None:
-    """Serve the OpenAI Assistants and Coze v3 chat emulator on 127.0.0.1.
+@click.option(
+    "--poll-after-ms", type=click.IntRange(0), default=None, help="OpenAI runs: send openai-poll-after-ms with each."
+)
+@click.option(
+    "--coze-tool-bot",
+    "coze_tool_bots",
+    multiple=True,
+    help="Coze: a bot id whose chats ask for a function call (any bot id containing 'tool' does too).",
+)
+def emulate(port: int, phase_seconds: float, poll_after_ms: int | None, coze_tool_bots: tuple[str, ...]) -> None:
+    """Serve the local emulator of every API family on 127.0.0.1.
+
+    Runs and chats move through their phases over time. An OpenAI run whose assistant has
+    a function tool asks for it once (requires_action), then completes after
+    submit_tool_outputs; a Coze chat asks for a function call when its bot id contains
+    "tool" or is given with --coze-tool-bot.
 
     \b
     Example:
@@ -84,10 +98,11 @@ def emulate(port: int, phase_seconds: float, poll_after_ms: int | None) -> None:
 
     def ready(emulator: Emulator) -> None:
         click.echo(f"runreplay emulator on {emulator.base_url}  (Ctrl-C stops)")
-        click.echo(f"  OpenAI: base_url={emulator.openai_base_url!r}")
-        click.echo(f"  Coze:   base_url={emulator.coze_base_url!r}")
+        for name, url in emulator.base_urls.items():
+            click.echo(f"  {emulator.providers[name].title}: base_url={url!r}")
 
-    Emulator(port=port, phase_seconds=phase_seconds, poll_after_ms=poll_after_ms).serve_forever(on_ready=ready)
+    settings: dict[str, Any] = {"poll_after_ms": poll_after_ms, "coze_tool_bots": coze_tool_bots}
+    Emulator(port=port, phase_seconds=phase_seconds, **settings).serve_forever(on_ready=ready)
 
 
 @main.command("import")
@@ -120,14 +135,8 @@ def import_(sources: tuple[Path, ...], out: Path, exact: bool) -> None:
     click.echo(f"imported {len(written)} recording(s) into {out}")
 
 
-def _register() -> None:
-    from runreplay import cli_cassettes, cli_schemas
-
-    for command in (*cli_cassettes.COMMANDS, *cli_schemas.COMMANDS):
-        main.add_command(command)
-
-
-_register()
+for _command in (record.record, *cassettes.COMMANDS, *schemas.COMMANDS):
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,7 +1,7 @@
-"""CLI commands that manage cassettes: ``record``, ``scrub`` and ``show``.
+"""CLI commands that manage cassettes: ``scrub`` and ``show``.
 
 Exit codes, as for every runreplay command: 0 ok, 1 findings, 2 usage errors or
-unreadable input (``record`` passes on the command's own exit code when it fails).
+unreadable input.
 """
 
 from __future__ import annotations
@@ -13,20 +13,19 @@ from pathlib import Path
 
 import click
 
-from runreplay.cassette import atomic_write_text, load
-from runreplay.cli_common import EXIT_FINDINGS, EXIT_OK, exit_2_on_errors, is_cassette, progress, recording_files
-from runreplay.errors import CassetteError
-from runreplay.record_mode import RecordMode
-from runreplay.scrub import Scrubber, ScrubRules, find_secrets, load_rules
-
-_rules_option = click.option(
-    "--rules",
-    "rules_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Scrub rules: a pyproject.toml with [tool.runreplay.scrub], or a TOML file with the same keys "
-    "at the top level. Default: the nearest pyproject.toml.",
+from runreplay.cassette import atomic_write_text, dumps, load
+from runreplay.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    exit_2_on_errors,
+    is_cassette,
+    progress,
+    recording_files,
+    rules_option,
 )
+from runreplay.engine.scrub import Scrubber, find_secrets
+from runreplay.errors import CassetteError
+from runreplay.scrub_rules import ScrubRules, load_rules
 
 
 def _cassettes(paths: tuple[Path, ...]) -> list[Path]:
@@ -47,7 +46,7 @@ def _cassettes(paths: tuple[Path, ...]) -> list[Path]:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if any secret-shaped value remains.")
 @click.option("--dry-run", is_flag=True, help="Change nothing; print a diff of what scrubbing would change.")
-@_rules_option
+@rules_option
 def scrub(paths: tuple[Path, ...], check: bool, dry_run: bool, rules_file: Path | None) -> None:
     """Scrub secrets out of cassettes, in place and atomically, or check that none remain.
 
@@ -74,7 +73,7 @@ def scrub(paths: tuple[Path, ...], check: bool, dry_run: bool, rules_file: Path 
         for path in progress(files, "scrubbing"):
             before = path.read_text(encoding="utf-8")
             cassette = Scrubber(rules).cassette(load(path))
-            after = cassette.dumps()
+            after = dumps(cassette)
             if after == before:
                 continue
             changed += 1
@@ -123,7 +122,7 @@ def show(cassette: Path, fmt: str) -> None:
     \b
     Exit codes: 0 ok, 2 usage error or unreadable cassette.
     """
-    from runreplay.show import describe, render_text
+    from runreplay.cli.show import describe, render_text
 
     with exit_2_on_errors():
         description = describe(load(cassette))
@@ -133,70 +132,4 @@ def show(cassette: Path, fmt: str) -> None:
         click.echo(render_text(description, click.style if sys.stdout.isatty() else None))
 
 
-# --------------------------------------------------------------------------- record
-
-
-@click.command(context_settings={"ignore_unknown_options": True})
-@click.option("--cassette", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Cassette to write.")
-@click.option(
-    "--mode",
-    type=click.Choice([m.value for m in RecordMode]),
-    default="once",
-    show_default=True,
-    help="Record mode, as in the pytest plugin.",
-)
-@click.option(
-    "--validate",
-    type=click.Choice(["error", "warn", "off"]),
-    default="error",
-    show_default=True,
-    help="Check the recorded payloads against the documented types; 'error' exits 1 on a violation.",
-)
-@_rules_option
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def record(cassette: Path, mode: str, validate: str, rules_file: Path | None, command: tuple[str, ...]) -> None:
-    """Run a Python program with recording active, in it and its Python children.
-
-    Everything after `--` is the command. Each Python process it starts records its HTTP
-    traffic; when it has finished, the recordings are merged into one cassette in request
-    order, scrubbed and validated, as the pytest plugin does.
-
-    \b
-    Examples:
-      runreplay record --cassette cassettes/nightly.json -- python scripts/nightly.py
-      runreplay record --cassette cassettes/suite.json --mode rewrite -- pytest tests/e2e
-      runreplay record --cassette cassettes/nightly.json --mode none -- python scripts/nightly.py  # replay
-
-    \b
-    Exit codes: the command's own when it fails; otherwise 0, or 1 when recorded payloads
-    break their schema (--validate error); 2 usage error.
-    """
-    from runreplay import recorder
-
-    with exit_2_on_errors():
-        record_mode = RecordMode.parse(mode)
-        if record_mode is RecordMode.NONE and not cassette.exists():
-            raise CassetteError("cassette not found and --mode is none: nothing to replay", path=cassette)
-        rules = load_rules(rules_file)
-        merged = recorder.run(recorder.python_command(list(command)), cassette, record_mode, rules, rules_file)
-    click.echo(
-        f"runreplay: recorded {len(merged.added)} interaction(s) from {merged.processes} process(es) into {cassette}",
-        err=True,
-    )
-    if merged.exit_code != 0:
-        sys.exit(merged.exit_code)
-    if validate != "off" and merged.added:
-        from runreplay.validation import format_violations, validate_interaction
-
-        found = [
-            v
-            for index, item in enumerate(merged.added, start=merged.first_index)
-            for v in validate_interaction(item, index=index, cassette=str(cassette))
-        ]
-        if found:
-            click.echo(format_violations(found), err=True)
-            if validate == "error":
-                sys.exit(EXIT_FINDINGS)
-
-
-COMMANDS = (record, scrub, show)
+COMMANDS = (scrub, show)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import click
 
@@ -17,15 +17,29 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 RECORDING_SUFFIXES = (".json", ".yaml", ".yml", ".har")
 T = TypeVar("T")
 
+rules_option = click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Scrub rules: a pyproject.toml with [tool.runreplay.scrub], or a TOML file with the same keys "
+    "at the top level. Default: the nearest pyproject.toml.",
+)
+
+
+def usage_error(exc: RunReplayError) -> NoReturn:
+    """runreplay's own errors (unreadable cassettes, bad configuration) -> one paragraph, exit 2."""
+    click.echo(f"runreplay: error: {exc}", err=True)
+    sys.exit(EXIT_USAGE)
+
 
 @contextmanager
 def exit_2_on_errors() -> Iterator[None]:
-    """runreplay's own errors (unreadable cassettes, bad configuration) -> one paragraph, exit 2."""
+    """:func:`usage_error` for runreplay's own errors raised inside the block."""
     try:
         yield
     except RunReplayError as exc:
-        click.echo(f"runreplay: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        usage_error(exc)
 
 
 def recording_files(paths: Iterable[Path], suffixes: tuple[str, ...] = RECORDING_SUFFIXES) -> list[Path]:

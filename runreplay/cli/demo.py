@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runreplay.cassette import load
-from runreplay.session import use_cassette
+from runreplay.cassette import BodyKind, load
+from runreplay.engine.session import use_cassette
 
 FUNCTION_TOOL: Any = {
     "type": "function",
@@ -77,9 +77,10 @@ def coze_chat(base_url: str) -> dict[str, Any]:
     }
 
 
+#: Each flow with the provider whose emulated API it calls.
 FLOWS: dict[str, tuple[Callable[[str], dict[str, Any]], str]] = {
-    "openai_tool_run": (openai_tool_run, "openai_base_url"),
-    "coze_chat": (coze_chat, "coze_base_url"),
+    "openai_tool_run": (openai_tool_run, "openai"),
+    "coze_chat": (coze_chat, "coze"),
 }
 
 
@@ -87,7 +88,7 @@ def _summarise(path: Path) -> str:
     cassette = load(path)
     events: Counter[str] = Counter()
     for item in cassette:
-        if item.response.body.kind == "sse":
+        if item.response.body.kind is BodyKind.SSE:
             events.update(e.event or "message" for e in item.response.body.events)
     streams = f", {sum(events.values())} SSE events" if events else ""
     return f"{len(cassette)} interactions{streams}"
@@ -98,7 +99,7 @@ def _recorded_statuses(path: Path, obj: str) -> list[str]:
     seen: list[str] = []
     for item in load(path):
         body = item.response.body
-        value = body.value if body.kind == "json" else None
+        value = body.json_value
         if isinstance(value, dict) and isinstance(value.get("data"), dict):
             value = value["data"]  # Coze wraps payloads in {code, msg, data}
         status = value.get("status") if isinstance(value, dict) and value.get("object", obj) == obj else None
@@ -115,21 +116,20 @@ def run_demo(out: Path | None, echo: Callable[[str], None] = print) -> bool:
     recorded: dict[str, dict[str, Any]] = {}
     echo("1. recording from the local emulator (127.0.0.1, no API key, no network)")
     with Emulator(port=0, phase_seconds=0.2) as emulator:
-        for name, (flow, base_attr) in FLOWS.items():
+        for name, (flow, provider) in FLOWS.items():
             path = folder / f"{name}.json"
             started = time.perf_counter()
             with use_cassette(path, record_mode="rewrite"):
-                recorded[name] = flow(getattr(emulator, base_attr))
+                recorded[name] = flow(emulator.url(provider))
             echo(f"   {name}: {_summarise(path)} in {time.perf_counter() - started:.2f}s -> {path}")
     echo("2. emulator stopped; replaying offline (unmatched requests fail)")
     ok = True
-    for name, (flow, _base_attr) in FLOWS.items():
+    offline = Emulator(port=9).base_urls  # nothing listens there: any base URL works, hosts do not match
+    for name, (flow, provider) in FLOWS.items():
         path = folder / f"{name}.json"
         started = time.perf_counter()
-        # Any base URL works: host and port are not part of matching.
-        base = "http://127.0.0.1:9/v1" if "openai" in name else "http://127.0.0.1:9"
         with use_cassette(path, record_mode="none") as session:
-            replayed = flow(base)
+            replayed = flow(offline[provider])
         same = replayed == recorded[name]
         ok &= same
         echo(

@@ -4,12 +4,12 @@ The command runs with a ``sitecustomize`` module first on ``PYTHONPATH``, so eve
 interpreter it starts (the program itself, ``subprocess`` children, a pytest run) opens a
 runreplay session before user code runs and saves it at exit. Each process writes its own
 part file; once the command has finished, the parts are merged into one cassette in the
-order the requests were sent, scrubbed and validated like any other recording.
+order the requests were sent, scrubbed and validated like any other recording (through
+:func:`runreplay.engine.saving.save_recording`, as the pytest plugin saves).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import subprocess
@@ -18,14 +18,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from runreplay import __version__
-from runreplay.cassette import Cassette, Interaction, load
+import click
+
+from runreplay.cassette import Interaction, load
+from runreplay.checks.validation import format_violations, validate_interaction
+from runreplay.cli.common import EXIT_FINDINGS, exit_2_on_errors, rules_option
+from runreplay.engine.saving import recorded_epoch, save_recording
+from runreplay.engine.scrub import Scrubber
 from runreplay.errors import CassetteError
-from runreplay.lifecycle import build_timelines
-from runreplay.providers import detect_client, detect_provider
-from runreplay.providers.resources import RESOURCE_SPECS
-from runreplay.record_mode import RecordMode
-from runreplay.scrub import Scrubber, ScrubRules
+from runreplay.options import RecordMode
+from runreplay.scrub_rules import ScrubRules, load_rules
 
 
 @dataclass
@@ -51,8 +53,8 @@ import atexit, importlib.machinery, importlib.util, os, sys
 
 def _runreplay_start():
     from pathlib import Path
-    from runreplay.scrub import load_rules
-    from runreplay.session import Session
+    from runreplay import Session
+    from runreplay.scrub_rules import load_rules
 
     rules_file = os.environ.get("RUNREPLAY_RECORD_RULES")
     session = Session(
@@ -83,8 +85,8 @@ if _spec is not None and _spec.loader is not None:
 def run(command: list[str], cassette: Path, mode: RecordMode, rules: ScrubRules, rules_file: Path | None) -> Merged:
     """Run ``command`` with recording active and merge what its processes recorded.
 
-    ``rules_file`` (or, without it, the nearest
-    pyproject.toml of each process) gives every process the same scrub rules as ``rules``.
+    ``rules_file`` (or, without it, the nearest pyproject.toml of each process) gives
+    every process the same scrub rules as ``rules``.
     """
     parts = Path(tempfile.mkdtemp(prefix="runreplay-parts-"))
     hook = parts / "_hook"
@@ -111,54 +113,29 @@ def run(command: list[str], cassette: Path, mode: RecordMode, rules: ScrubRules,
 
 def merge(parts: list[Path], cassette: Path, mode: RecordMode, rules: ScrubRules) -> Merged:
     """Merge per-process recordings into ``cassette`` (after what it held, unless rewriting)."""
-    recorded: list[tuple[float, Interaction]] = []
-    metas = []
+    timed: list[tuple[float, Interaction]] = []
     for part in parts:
         loaded = load(part)
-        metas.append(loaded.meta)
-        start = _epoch(loaded.meta.get("recorded_at"))
-        recorded.extend((start + item.at_ms / 1000, item) for item in loaded.interactions)
-    if not recorded:
+        start = recorded_epoch(loaded) or 0.0
+        timed.extend((start + item.at_ms / 1000, item) for item in loaded.interactions)
+    if not timed:
         return Merged(cassette, [], 0, len(parts))
-    recorded.sort(key=lambda pair: pair[0])
-    first = recorded[0][0]
-    existing = load(cassette) if cassette.exists() and mode is not RecordMode.REWRITE else Cassette()
-    offset = existing.interactions[-1].at_ms if existing.interactions else 0
-    new = []
-    for moment, item in recorded:
-        shift = offset + int((moment - first) * 1000) - item.at_ms
-        item.at_ms += shift
-        if item.response.body.kind == "sse":
-            for event in item.response.body.events:
-                event.at_ms += shift
-        new.append(item)
-    if rules.enabled:
-        Scrubber(rules).interactions(new)  # each part was scrubbed; values may link across them
-    interactions = [*existing.interactions, *new]
-    meta = dict(existing.meta)
-    meta.update(
-        runreplay=__version__,
-        provider=meta.get("provider") or detect_provider(new),
-        recorded_at=meta.get("recorded_at")
-        or dt.datetime.fromtimestamp(first, dt.timezone.utc).isoformat(timespec="milliseconds"),
-        processes=len(parts),
+    first = min(moment for moment, _ in timed)
+    added = []
+    for moment, item in timed:
+        item.shift(int((moment - first) * 1000) - item.at_ms)  # one clock for every process
+        added.append(item)
+    # Each part was scrubbed already; scrubbing together links values across them.
+    scrubber = Scrubber(rules) if rules.enabled else None
+    written = save_recording(
+        cassette,
+        added,
+        started_at=first,
+        fresh=mode is RecordMode.REWRITE,
+        scrubber=scrubber,
+        meta={"processes": len(parts)},
     )
-    client = detect_client(new)
-    if client:
-        meta["client"] = client
-    timelines = [t.to_json() for t in build_timelines(interactions, RESOURCE_SPECS).values()]
-    merged = Cassette(interactions=interactions, meta=meta, path=cassette, timelines=timelines)
-    merged.save(cassette)
-    return Merged(cassette, new, len(existing.interactions), len(parts))
-
-
-def _epoch(stamp: object) -> float:
-    if isinstance(stamp, str):
-        try:
-            return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    return 0.0
+    return Merged(cassette, added, len(written.interactions) - len(added), len(parts))
 
 
 def python_command(args: list[str]) -> list[str]:
@@ -166,3 +143,62 @@ def python_command(args: list[str]) -> list[str]:
     if args and args[0] in ("python", "python3"):
         return [sys.executable, *args[1:]]
     return args
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.option("--cassette", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Cassette to write.")
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in RecordMode]),
+    default="once",
+    show_default=True,
+    help="Record mode, as in the pytest plugin.",
+)
+@click.option(
+    "--validate",
+    type=click.Choice(["error", "warn", "off"]),
+    default="error",
+    show_default=True,
+    help="Check the recorded payloads against the documented types; 'error' exits 1 on a violation.",
+)
+@rules_option
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def record(cassette: Path, mode: str, validate: str, rules_file: Path | None, command: tuple[str, ...]) -> None:
+    """Run a Python program with recording active, in it and its Python children.
+
+    Everything after `--` is the command. Each Python process it starts records its HTTP
+    traffic; when it has finished, the recordings are merged into one cassette in request
+    order, scrubbed and validated, as the pytest plugin does.
+
+    \b
+    Examples:
+      runreplay record --cassette cassettes/nightly.json -- python scripts/nightly.py
+      runreplay record --cassette cassettes/suite.json --mode rewrite -- pytest tests/e2e
+      runreplay record --cassette cassettes/nightly.json --mode none -- python scripts/nightly.py  # replay
+
+    \b
+    Exit codes: the command's own when it fails; otherwise 0, or 1 when recorded payloads
+    break their schema (--validate error); 2 usage error.
+    """
+    with exit_2_on_errors():
+        record_mode = RecordMode.parse(mode)
+        if record_mode is RecordMode.NONE and not cassette.exists():
+            raise CassetteError("cassette not found and --mode is none: nothing to replay", path=cassette)
+        rules = load_rules(rules_file)
+        merged = run(python_command(list(command)), cassette, record_mode, rules, rules_file)
+    click.echo(
+        f"runreplay: recorded {len(merged.added)} interaction(s) from {merged.processes} process(es) into {cassette}",
+        err=True,
+    )
+    if merged.exit_code != 0:
+        sys.exit(merged.exit_code)
+    if validate != "off" and merged.added:
+        found = [
+            v
+            for index, item in enumerate(merged.added, start=merged.first_index)
+            for v in validate_interaction(item, index=index, cassette=str(cassette))
+        ]
+        if found:
+            click.echo(format_violations(found), err=True)
+            if validate == "error":
+                sys.exit(EXIT_FINDINGS)

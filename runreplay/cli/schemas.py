@@ -2,7 +2,7 @@
 
 Register them on the main group::
 
-    from runreplay.cli_schemas import COMMANDS
+    from runreplay.cli.schemas import COMMANDS
     for command in COMMANDS:
         main.add_command(command)
 
@@ -18,10 +18,13 @@ from pathlib import Path
 
 import click
 
-from runreplay import compare as comparing
 from runreplay import schema
 from runreplay.cassette import Cassette
-from runreplay.cli_common import (
+from runreplay.checks import compare as comparing
+from runreplay.checks.drift import drift as drift_report
+from runreplay.checks.drift import load_config
+from runreplay.checks.validation import Violation, check_cassette
+from runreplay.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     exit_2_on_errors,
@@ -29,11 +32,10 @@ from runreplay.cli_common import (
     progress,
     recording_files,
 )
-from runreplay.drift import drift as drift_report
-from runreplay.drift import load_config
-from runreplay.validation import Violation, check_cassette
+from runreplay.errors import ConfigError
 
-_SHARED_SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
+#: The repository's copies of the vendor specs (a source checkout has them; an install does not).
+SPEC_FOLDER = Path(__file__).resolve().parents[2] / "tests" / "data" / "specs"
 
 _paths = click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 _api_version = click.option(
@@ -229,16 +231,11 @@ def export(out: Path, check: bool) -> None:
 
 @schemas.command("check-spec")
 @click.option(
-    "--openai-spec",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=_SHARED_SPECS / "openai-openapi.yaml",
-    show_default="../shared/specs/openai-openapi.yaml",
-)
-@click.option(
-    "--coze-spec",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=_SHARED_SPECS / "coze-openapi.yaml",
-    show_default="../shared/specs/coze-openapi.yaml",
+    "--spec",
+    "specs",
+    multiple=True,
+    metavar="PROVIDER=FILE",
+    help="A provider's vendor spec (e.g. openai=openapi.yaml); default: the repository's copies in tests/data/specs/.",
 )
 @click.option(
     "--deviations",
@@ -247,23 +244,33 @@ def export(out: Path, check: bool) -> None:
     show_default="schemas/deviations.yaml",
     help="The reviewed list of deliberate differences.",
 )
-def check_spec_command(openai_spec: Path, coze_spec: Path, deviations: Path) -> None:
-    """Compare our schemas with the vendors' OpenAPI specs.
+def check_spec_command(specs: tuple[str, ...], deviations: Path) -> None:
+    """Compare our schemas with the vendors' OpenAPI specs (for maintainers of runreplay).
 
     Reports fields, enumerated values and union members that one side has and the
     other lacks, except the deliberate ones listed (with a reason each) in the
-    deviations file, and listed ones that no longer exist.
+    deviations file, and listed ones that no longer exist. Run it from a checkout of
+    the runreplay repository, which holds the vendor specs; elsewhere give --spec for
+    every provider.
 
     Exit codes: 0 no unlisted difference, 1 differences, 2 unreadable spec or deviations.
 
     \b
     Example:
-      runreplay schemas check-spec --openai-spec specs/openai-openapi.yaml
+      runreplay schemas check-spec --spec openai=specs/openai-openapi.yaml
     """
-    from runreplay.schema.spec_check import check_spec
+    from runreplay.checks.spec import check_spec, spec_files
 
     with exit_2_on_errors():
-        report = check_spec(openai_spec, coze_spec, deviations)
+        files: dict[str, str | Path] = dict(spec_files(SPEC_FOLDER))
+        for given in specs:
+            name, sep, file = given.partition("=")
+            if not sep or not name or not file:
+                raise ConfigError(f"--spec {given!r}: write it as PROVIDER=FILE (providers: {', '.join(files)})")
+            if name not in files:
+                raise ConfigError(f"--spec {given!r}: no provider {name!r} has a vendor spec ({', '.join(files)})")
+            files[name] = Path(file)
+        report = check_spec(files, deviations)
     click.echo(report.to_text(), nl=False)
     sys.exit(EXIT_OK if report.ok else EXIT_FINDINGS)
 

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
-from runreplay.cassette import Cassette, Interaction
-from runreplay.lifecycle import build_timelines, requested_tool_calls, submitted_tool_outputs
-from runreplay.providers.resources import RESOURCE_SPECS
+from runreplay.cassette import BodyKind, Cassette, Interaction
+from runreplay.engine.timeline import build_timelines, step_of
+from runreplay.providers.base import Role
 
 
 def describe(cassette: Cassette) -> dict[str, Any]:
     """Everything ``show`` prints, as data (the ``--format json`` output)."""
-    timelines = build_timelines(cassette.interactions, RESOURCE_SPECS)
+    timelines = build_timelines(cassette.interactions)
     notes: dict[int, list[str]] = {}
     resources = []
     for timeline in timelines.values():
@@ -26,15 +25,15 @@ def describe(cassette: Cassette) -> dict[str, Any]:
             for state in phase.states:
                 if not walked or walked[-1] != state.status:
                     walked.append(state.status)
-                    label = f"{timeline.spec.kind} {timeline.resource_id}: {state.status}"
-                    if state.interaction == phase.trigger and phase.trigger_name not in ("create", "retrieve"):
+                    label = f"{timeline.kind} {timeline.resource_id}: {state.status}"
+                    if state.interaction == phase.trigger and phase.role is Role.MUTATE:
                         label += f" (after {phase.trigger_name})"
                     notes.setdefault(state.interaction, []).append(label)
         first = cassette.interactions[timeline.phases[0].trigger].at_ms
         last = max(cassette.interactions[s.interaction].at_ms for p in timeline.phases for s in p.states)
         resources.append(
             {
-                "resource": f"{timeline.spec.provider} {timeline.spec.kind} {timeline.resource_id}",
+                "resource": f"{timeline.provider} {timeline.kind} {timeline.resource_id}",
                 "states": walked,
                 "polls": sum(len(p.polls) for p in timeline.phases),
                 "phases": [p.trigger_name for p in timeline.phases],
@@ -55,7 +54,7 @@ def describe(cassette: Cassette) -> dict[str, Any]:
 
 def _row(index: int, item: Interaction, notes: list[str]) -> dict[str, Any]:
     request, response = item.request, item.response
-    parts = urlsplit(request.url)
+    parts = request.parts
     row: dict[str, Any] = {
         "index": index,
         "at_ms": item.at_ms,
@@ -65,19 +64,23 @@ def _row(index: int, item: Interaction, notes: list[str]) -> dict[str, Any]:
         "notes": list(notes),
     }
     body = response.body
-    if body.kind == "sse":
-        counts = Counter(e.event or "(comment)" for e in body.events)
-        row["sse_events"] = dict(counts)
-        for event in body.events:
-            if isinstance(event.data, dict) and event.data.get("status") == "requires_action":
-                row["notes"].append(f"tool calls: {', '.join(requested_tool_calls(event.data))}")
-    elif body.kind == "json":
-        obj = body.value.get("data") if isinstance(body.value, dict) and "code" in body.value else body.value
-        calls = requested_tool_calls(obj) if isinstance(obj, dict) else []
-        if calls:
-            row["notes"].append(f"tool calls: {', '.join(calls)}")
-    if request.body.kind == "json":
-        answered = submitted_tool_outputs(request.body.value)
+    if body.kind is BodyKind.SSE:
+        row["sse_events"] = dict(Counter(e.event or "(comment)" for e in body.events))
+    step = step_of(request)
+    if step is None:
+        return row
+    lifecycle = step.lifecycle
+    if lifecycle.required_calls is not None:
+        if body.kind is BodyKind.SSE:
+            states = [e.data for e in body.events if isinstance(e.data, dict) and e.data.get("status")]
+        else:
+            states = [lifecycle.unwrap(body.json_value)]
+        for state in states:
+            calls = lifecycle.required_calls(state) if isinstance(state, dict) else []
+            if calls:
+                row["notes"].append(f"tool calls: {', '.join(calls)}")
+    if step.route.name == lifecycle.submit and lifecycle.tool_outputs is not None:
+        answered = lifecycle.tool_outputs(request.body.json_value)
         if answered:
             row["notes"].append(f"answers: {', '.join(answered)}")
     return row

@@ -1,24 +1,24 @@
-"""Pieces shared by the OpenAI and the Coze halves of the emulator.
+"""Pieces every API family's emulator shares.
 
-Both APIs have the same shape underneath: a job (an OpenAI run, a Coze chat) goes through
-timed lifecycle phases, each change is also written to an event log, and a streamed request
-simply follows that log. Reads and streams therefore see the very same objects.
+The run APIs have the same shape underneath: a job (a run, a chat) goes through timed
+lifecycle phases, each change is also written to an event log, and a streamed request
+simply follows that log. Reads and streams therefore see the very same objects. A
+family's emulator module subclasses :class:`Engine` and names the provider it serves;
+the server routes each of the provider's routes to the method of the route's name.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import hashlib
 import json
 import re
-import string
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -26,11 +26,6 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from runreplay.sse import Framing, SSEEvent, serialize_event
 
 JSON = dict[str, Any]
-
-OPENAI_FRAMING = Framing(space_after_colon=True)
-COZE_FRAMING = Framing(space_after_colon=False)
-
-_BASE62 = string.ascii_letters + string.digits
 
 
 class ApiError(Exception):
@@ -47,50 +42,21 @@ class ApiError(Exception):
 
 
 class IdFactory:
-    """Deterministic ids: the n-th id of a kind is the same in every emulator instance."""
+    """Deterministic numbers for ids: the n-th id of a kind is the same in every emulator instance."""
 
     def __init__(self) -> None:
         self._counters: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def _next(self, kind: str) -> int:
+    def next(self, kind: str) -> int:
         with self._lock:
             n = self._counters.get(kind, 0) + 1
             self._counters[kind] = n
             return n
 
     @staticmethod
-    def _digest(kind: str, n: int) -> bytes:
+    def digest(kind: str, n: int) -> bytes:
         return hashlib.sha256(f"runreplay-emulator:{kind}:{n}".encode()).digest()
-
-    def openai(self, prefix: str) -> str:
-        """``run_emu000001`` plus 15 hash characters: 24 after the prefix, as real ids have."""
-        n = self._next(prefix)
-        digest = int.from_bytes(self._digest(prefix, n), "big")
-        tail = []
-        for _ in range(15):
-            digest, rem = divmod(digest, 62)
-            tail.append(_BASE62[rem])
-        return f"{prefix}_emu{n:06d}{''.join(tail)}"
-
-    def request_id(self) -> str:
-        n = self._next("req")
-        return "req_" + self._digest("req", n).hex()[:32]
-
-    def coze(self, kind: str) -> str:
-        """A 19-digit numeric id like Coze's: ``74`` + kind digit + counter + hash digits."""
-        kinds = {"conversation": 1, "chat": 2, "message": 3}
-        n = self._next(f"coze-{kind}")
-        tail = str(int.from_bytes(self._digest(kind, n), "big"))[-10:]
-        return f"74{kinds.get(kind, 9)}{n:06d}{tail}"
-
-    def coze_call(self) -> str:
-        n = self._next("coze-call")
-        return base64.b64encode(self._digest("call", n)[:30]).decode()
-
-    def logid(self) -> str:
-        n = self._next("logid")
-        return f"2025{n:010d}" + self._digest("logid", n).hex()[:20].upper()
 
 
 class Clock:
@@ -134,12 +100,20 @@ Stage = Callable[[J, float], None]
 
 
 class Engine(Generic[J]):
-    """Time-driven lifecycles, evaluated lazily whenever a job is read or streamed.
+    """One API family's emulator: time-driven lifecycles, evaluated lazily whenever a job is
+    read or streamed.
 
     Stage k of a segment is due ``k * phase_seconds`` after the segment began (stage 0 is
     what the request that began it did). Stages are applied in order with their own due
     time, so a late read still sees every intermediate change in the log.
+
+    A subclass names the provider it serves (``provider``), the settings it takes beyond
+    the shared ones (``settings``: name -> meaning), renders errors in its API's shape
+    (:meth:`error_response`) and has one method per route of its provider, named as the route.
     """
+
+    provider: ClassVar[str]
+    settings: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, clock: Clock, ids: IdFactory, phase_seconds: float) -> None:
         self.clock = clock
@@ -149,6 +123,14 @@ class Engine(Generic[J]):
         # Gaps between streamed events, and how often a stream looks for new ones.
         self.gap = min(self.phase / 20, 0.005)
         self.poll = min(max(self.phase / 5, 0.001), 0.05)
+
+    def error_response(self, exc: ApiError) -> Response:
+        """``exc`` in the API's own error format."""
+        raise NotImplementedError
+
+    async def invalid_url(self, request: Request) -> Response:
+        """What the API answers for a path it does not have."""
+        return self.error_response(ApiError(f"Invalid URL ({request.method} {request.url.path})", status=404))
 
     def stages(self, job: J) -> Sequence[Stage[J] | None]:
         raise NotImplementedError

@@ -14,29 +14,27 @@ that is already over cannot be cancelled (the code cozepy's create_and_poll chec
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
+from runreplay.cassette import Framing
 from runreplay.emulator.common import (
-    COZE_FRAMING,
     JSON,
     ApiError,
     Clock,
     Engine,
-    Handler,
     IdFactory,
     Job,
     Stage,
     compose_reply,
     count_tokens,
     focus_word,
-    guarded,
     guess_arguments,
     json_response,
     read_json,
@@ -50,6 +48,8 @@ CANNOT_CANCEL = 4104
 NOT_FOUND = 4200
 STREAM_STOPS = frozenset({"completed", "failed", "requires_action", "canceled"})
 JSON_MEDIA = "application/json; charset=utf-8"
+FRAMING = Framing(space_after_colon=False)
+_ID_KINDS = {"conversation": 1, "chat": 2, "message": 3}
 
 #: The function a tool bot asks the client to run.
 TOOL_FUNCTION: JSON = {
@@ -102,32 +102,39 @@ def _user_text(message: Mapping[str, Any]) -> str:
 
 
 class CozeEmulator(Engine[ChatRecord]):
-    def __init__(self, clock: Clock, ids: IdFactory, phase_seconds: float, tool_bots: Iterable[str] = ()) -> None:
+    provider = "coze"
+    settings: ClassVar[Mapping[str, str]] = {
+        "coze_tool_bots": "bot ids whose chats ask for a function call (so does any bot id containing 'tool')",
+    }
+
+    def __init__(self, clock: Clock, ids: IdFactory, phase_seconds: float, coze_tool_bots: Iterable[str] = ()) -> None:
         super().__init__(clock, ids, phase_seconds)
-        self.tool_bots = frozenset(tool_bots)
+        self.tool_bots = frozenset(coze_tool_bots)
         self.conversations: dict[str, Conversation] = {}
         self.chats: dict[str, ChatRecord] = {}
 
     def needs_tool(self, bot_id: str) -> bool:
-        """A bot has a function tool if it was named in ``tool_bots`` or its id contains "tool"."""
+        """A bot has a function tool if it was named in ``coze_tool_bots`` or its id contains "tool"."""
         return bot_id in self.tool_bots or "tool" in bot_id.lower()
 
-    def routes(self) -> list[BaseRoute]:
-        table: list[tuple[str, list[str], Handler]] = [
-            ("/v3/chat", ["POST"], self.create_chat),
-            ("/v3/chat/retrieve", ["GET", "POST"], self.retrieve_chat),
-            ("/v3/chat/cancel", ["POST"], self.cancel_chat),
-            ("/v3/chat/submit_tool_outputs", ["POST"], self.submit_tool_outputs),
-            ("/v3/chat/message/list", ["GET", "POST"], self.list_messages),
-            ("/v1/conversation/create", ["POST"], self.create_conversation),
-            ("/v1/conversation/retrieve", ["GET"], self.retrieve_conversation),
-        ]
-        return [Route(path, guarded(handler, self._error), methods=methods) for path, methods, handler in table]
+    def new_id(self, kind: str) -> str:
+        """A 19-digit numeric id like Coze's: ``74`` + kind digit + counter + hash digits."""
+        n = self.ids.next(f"coze-{kind}")
+        tail = str(int.from_bytes(self.ids.digest(kind, n), "big"))[-10:]
+        return f"74{_ID_KINDS.get(kind, 9)}{n:06d}{tail}"
+
+    def call_id(self) -> str:
+        n = self.ids.next("coze-call")
+        return base64.b64encode(self.ids.digest("call", n)[:30]).decode()
+
+    def logid(self) -> str:
+        n = self.ids.next("logid")
+        return f"2025{n:010d}" + self.ids.digest("logid", n).hex()[:20].upper()
 
     # --- responses ---------------------------------------------------------------------------
 
     def _envelope(self, code: int, msg: str, data: Any = None, *, with_data: bool = True) -> Response:
-        logid = self.ids.logid()
+        logid = self.logid()
         body: JSON = {"code": code, "msg": msg}
         if with_data:
             body["data"] = data
@@ -137,18 +144,18 @@ class CozeEmulator(Engine[ChatRecord]):
     def _ok(self, data: Any) -> Response:
         return self._envelope(0, "", data)
 
-    def _error(self, exc: ApiError) -> Response:
+    def error_response(self, exc: ApiError) -> Response:
         # Coze reports failures in the body with HTTP 200.
         code = exc.code if isinstance(exc.code, int) else INVALID_PARAM
         return self._envelope(code, exc.message, with_data=False)
 
     def _stream(self, chat: ChatRecord, start: int) -> Response:
-        logid = self.ids.logid()
+        logid = self.logid()
 
         def encode(name: str, payload: JSON) -> bytes:
-            return sse_event(name, payload, COZE_FRAMING)
+            return sse_event(name, payload, FRAMING)
 
-        stream = self.follow(chat, start, encode, epilogue=[sse_event("done", "[DONE]", COZE_FRAMING)])
+        stream = self.follow(chat, start, encode, epilogue=[sse_event("done", "[DONE]", FRAMING)])
         return sse_response(stream, {"x-tt-logid": logid})
 
     # --- lookups -----------------------------------------------------------------------------
@@ -176,7 +183,7 @@ class CozeEmulator(Engine[ChatRecord]):
     # --- builders ----------------------------------------------------------------------------
 
     def _new_conversation(self, at: float, meta_data: Mapping[str, Any] | None = None) -> Conversation:
-        conversation_id = self.ids.coze("conversation")
+        conversation_id = self.new_id("conversation")
         conversation = Conversation(
             obj={
                 "id": conversation_id,
@@ -193,7 +200,7 @@ class CozeEmulator(Engine[ChatRecord]):
     ) -> JSON:
         conversation_id = conversation.obj["id"]
         message = {
-            "id": self.ids.coze("message"),
+            "id": self.new_id("message"),
             "conversation_id": conversation_id,
             "bot_id": chat.obj["bot_id"] if chat else "",
             "role": role,
@@ -233,7 +240,7 @@ class CozeEmulator(Engine[ChatRecord]):
         call = self._message(chat.conversation, chat, "assistant", "function_call", content, at)
         chat.log("conversation.message.completed", call)
         function = {"name": name, "arguments": arguments}
-        tool_call = {"id": self.ids.coze_call(), "type": "function", "function": function}
+        tool_call = {"id": self.call_id(), "type": "function", "function": function}
         chat.obj["required_action"] = {
             "type": "submit_tool_outputs",
             "submit_tool_outputs": {"tool_calls": [tool_call]},
@@ -280,7 +287,7 @@ class CozeEmulator(Engine[ChatRecord]):
             at = self.clock.now()
             conversation_id = request.query_params.get("conversation_id")
             conversation = self._conversation(conversation_id) if conversation_id else self._new_conversation(at)
-            chat_id = self.ids.coze("chat")
+            chat_id = self.new_id("chat")
             chat = ChatRecord(
                 obj={
                     "id": chat_id,
@@ -384,3 +391,6 @@ class CozeEmulator(Engine[ChatRecord]):
         with self.lock:
             conversation = self._conversation(self._param(request, {}, "conversation_id"))
             return self._ok(conversation.obj)
+
+
+EMULATOR = CozeEmulator

@@ -10,27 +10,25 @@ Lifecycle of a run, one phase (``phase_seconds``) per step:
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
+from runreplay.cassette import Framing
 from runreplay.emulator.common import (
     JSON,
-    OPENAI_FRAMING,
     ApiError,
     Clock,
     Engine,
-    Handler,
     IdFactory,
     Job,
     Stage,
     compose_reply,
     count_tokens,
-    guarded,
     guess_arguments,
     json_pieces,
     json_response,
@@ -43,7 +41,8 @@ from runreplay.emulator.common import (
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 STREAM_STOPS = frozenset({"requires_action", "completed", "cancelled", "failed", "expired", "incomplete"})
 RUN_TTL_SECONDS = 600.0
-ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+FRAMING = Framing(space_after_colon=True)
+_BASE62 = string.ascii_letters + string.digits
 
 
 @dataclass(eq=False, kw_only=True)
@@ -111,6 +110,11 @@ def render(payload: JSON, v1: bool) -> JSON:
 
 
 class OpenAIEmulator(Engine[RunRecord]):
+    provider = "openai"
+    settings: ClassVar[Mapping[str, str]] = {
+        "poll_after_ms": "send openai-poll-after-ms with every run (the SDK's poll helpers then sleep that long)",
+    }
+
     def __init__(self, clock: Clock, ids: IdFactory, phase_seconds: float, poll_after_ms: int | None = None) -> None:
         super().__init__(clock, ids, phase_seconds)
         self.poll_after_ms = poll_after_ms
@@ -118,42 +122,26 @@ class OpenAIEmulator(Engine[RunRecord]):
         self.threads: dict[str, ThreadRecord] = {}
         self.runs: dict[str, RunRecord] = {}
 
-    # --- routing ---------------------------------------------------------------------------
+    def new_id(self, kind: str) -> str:
+        """``run_emu000001`` plus 15 hash characters: 24 after the prefix, as real ids have."""
+        n = self.ids.next(kind)
+        digest = int.from_bytes(self.ids.digest(kind, n), "big")
+        tail = []
+        for _ in range(15):
+            digest, rem = divmod(digest, 62)
+            tail.append(_BASE62[rem])
+        return f"{kind}_emu{n:06d}{''.join(tail)}"
 
-    def routes(self) -> list[BaseRoute]:
-        table: list[tuple[str, str, Handler]] = [
-            ("/assistants", "POST", self.create_assistant),
-            ("/assistants", "GET", self.list_assistants),
-            ("/assistants/{assistant_id}", "GET", self.get_assistant),
-            ("/assistants/{assistant_id}", "DELETE", self.delete_assistant),
-            ("/threads", "POST", self.create_thread),
-            ("/threads/runs", "POST", self.create_thread_and_run),
-            ("/threads/{thread_id}", "GET", self.get_thread),
-            ("/threads/{thread_id}", "DELETE", self.delete_thread),
-            ("/threads/{thread_id}/messages", "POST", self.create_message),
-            ("/threads/{thread_id}/messages", "GET", self.list_messages),
-            ("/threads/{thread_id}/messages/{message_id}", "GET", self.get_message),
-            ("/threads/{thread_id}/runs", "POST", self.create_run),
-            ("/threads/{thread_id}/runs", "GET", self.list_runs),
-            ("/threads/{thread_id}/runs/{run_id}", "GET", self.get_run),
-            ("/threads/{thread_id}/runs/{run_id}", "POST", self.modify_run),
-            ("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs", "POST", self.submit_tool_outputs),
-            ("/threads/{thread_id}/runs/{run_id}/cancel", "POST", self.cancel_run),
-            ("/threads/{thread_id}/runs/{run_id}/steps", "GET", self.list_steps),
-            ("/threads/{thread_id}/runs/{run_id}/steps/{step_id}", "GET", self.get_step),
-        ]
-        routes: list[BaseRoute] = [
-            Route(path, guarded(handler, self._error), methods=[method]) for path, method, handler in table
-        ]
-        routes.append(Route("/{path:path}", guarded(self.invalid_url, self._error), methods=ALL_METHODS))
-        return routes
+    def request_id(self) -> str:
+        n = self.ids.next("req")
+        return "req_" + self.ids.digest("req", n).hex()[:32]
 
     # --- responses ---------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        return {"openai-version": "2020-10-01", "x-request-id": self.ids.request_id()}
+        return {"openai-version": "2020-10-01", "x-request-id": self.request_id()}
 
-    def _error(self, exc: ApiError) -> Response:
+    def error_response(self, exc: ApiError) -> Response:
         code = exc.code if isinstance(exc.code, str) else None
         body = {"error": {"message": exc.message, "type": "invalid_request_error", "param": exc.param, "code": code}}
         return json_response(body, status=exc.status, headers=self._headers())
@@ -169,19 +157,16 @@ class OpenAIEmulator(Engine[RunRecord]):
         v1 = _is_v1(request)
 
         def encode(name: str, payload: JSON) -> bytes:
-            return sse_event(name, render(payload, v1), OPENAI_FRAMING)
+            return sse_event(name, render(payload, v1), FRAMING)
 
         stream = self.follow(
             run,
             start,
             encode,
             prologue=[encode("thread.created", new_thread)] if new_thread is not None else [],
-            epilogue=[sse_event("done", "[DONE]", OPENAI_FRAMING, raw=True)],
+            epilogue=[sse_event("done", "[DONE]", FRAMING, raw=True)],
         )
         return sse_response(stream, self._headers())
-
-    async def invalid_url(self, request: Request) -> Response:
-        raise ApiError(f"Invalid URL ({request.method} {request.url.path})", status=404)
 
     # --- lookups (call with the lock held) ---------------------------------------------------
 
@@ -260,7 +245,7 @@ class OpenAIEmulator(Engine[RunRecord]):
     ) -> JSON:
         done = run is None
         message = {
-            "id": self.ids.openai("msg"),
+            "id": self.new_id("msg"),
             "object": "thread.message",
             "created_at": self.clock.unix(at),
             "assistant_id": run.obj["assistant_id"] if run else None,
@@ -282,7 +267,7 @@ class OpenAIEmulator(Engine[RunRecord]):
         messages = [self._message_input(m) for m in body.get("messages") or []]
         thread = ThreadRecord(
             obj={
-                "id": self.ids.openai("thread"),
+                "id": self.new_id("thread"),
                 "object": "thread",
                 "created_at": self.clock.unix(at),
                 "metadata": dict(body.get("metadata") or {}),
@@ -324,7 +309,7 @@ class OpenAIEmulator(Engine[RunRecord]):
 
         user_texts = [message_text(m) for m in thread.messages if m["role"] == "user"]
         tool_choice = body.get("tool_choice") if body.get("tool_choice") is not None else "auto"
-        run_id = self.ids.openai("run")
+        run_id = self.new_id("run")
         created = self.clock.unix(at)
         obj: JSON = {
             "id": run_id,
@@ -404,7 +389,7 @@ class OpenAIEmulator(Engine[RunRecord]):
 
     def _new_step(self, run: RunRecord, kind: str, details: JSON, at: float) -> JSON:
         step = {
-            "id": self.ids.openai("step"),
+            "id": self.new_id("step"),
             "object": "thread.run.step",
             "created_at": self.clock.unix(at),
             "run_id": run.obj["id"],
@@ -440,7 +425,7 @@ class OpenAIEmulator(Engine[RunRecord]):
         assert run.function is not None and run.tool_step is not None
         name = run.function["name"]
         arguments = guess_arguments(run.function.get("parameters"), run.user_text)
-        call_id = self.ids.openai("call")
+        call_id = self.new_id("call")
         step = run.tool_step
         step["step_details"]["tool_calls"] = [
             {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments, "output": None}}
@@ -510,7 +495,7 @@ class OpenAIEmulator(Engine[RunRecord]):
         resources.update(body.get("tool_resources") or {})
         with self.lock:
             assistant = {
-                "id": self.ids.openai("asst"),
+                "id": self.new_id("asst"),
                 "object": "assistant",
                 "created_at": self.clock.unix(self.clock.now()),
                 "name": body.get("name"),
@@ -528,9 +513,20 @@ class OpenAIEmulator(Engine[RunRecord]):
             self.assistants[assistant["id"]] = assistant
             return self._reply(request, assistant)
 
-    async def get_assistant(self, request: Request) -> Response:
+    async def retrieve_assistant(self, request: Request) -> Response:
         with self.lock:
             return self._reply(request, self._assistant(request.path_params["assistant_id"]))
+
+    async def modify_assistant(self, request: Request) -> Response:
+        body = await read_json(request)
+        with self.lock:
+            assistant = self._assistant(request.path_params["assistant_id"])
+            for key in ("name", "description", "model", "instructions", "metadata", "response_format"):
+                if key in body:
+                    assistant[key] = body[key]
+            if "tools" in body:
+                assistant["tools"] = [self._tool(t) for t in body["tools"] or []]
+            return self._reply(request, assistant)
 
     async def list_assistants(self, request: Request) -> Response:
         with self.lock:
@@ -548,9 +544,17 @@ class OpenAIEmulator(Engine[RunRecord]):
             thread = self._new_thread(body, self.clock.now())
             return self._reply(request, thread.obj)
 
-    async def get_thread(self, request: Request) -> Response:
+    async def retrieve_thread(self, request: Request) -> Response:
         with self.lock:
             return self._reply(request, self._thread(request.path_params["thread_id"]).obj)
+
+    async def modify_thread(self, request: Request) -> Response:
+        body = await read_json(request)
+        with self.lock:
+            thread = self._thread(request.path_params["thread_id"])
+            if "metadata" in body:
+                thread.obj["metadata"] = dict(body["metadata"] or {})
+            return self._reply(request, thread.obj)
 
     async def delete_thread(self, request: Request) -> Response:
         with self.lock:
@@ -579,14 +583,24 @@ class OpenAIEmulator(Engine[RunRecord]):
             items = [m for m in thread.messages if run_id is None or m["run_id"] == run_id]
             return self._reply(request, _page(items, request))
 
-    async def get_message(self, request: Request) -> Response:
+    async def retrieve_message(self, request: Request) -> Response:
         with self.lock:
             thread = self._thread(request.path_params["thread_id"])
-            message_id = request.path_params["message_id"]
-            found = next((m for m in thread.messages if m["id"] == message_id), None)
-            if found is None:
-                raise ApiError(f"No message found with id '{message_id}'.", status=404)
-            return self._reply(request, found)
+            return self._reply(request, self._message(thread, request.path_params["message_id"]))
+
+    @staticmethod
+    def _message(thread: ThreadRecord, message_id: str) -> JSON:
+        found = next((m for m in thread.messages if m["id"] == message_id), None)
+        if found is None:
+            raise ApiError(f"No message found with id '{message_id}'.", status=404)
+        return found
+
+    async def delete_message(self, request: Request) -> Response:
+        with self.lock:
+            thread = self._thread(request.path_params["thread_id"])
+            message = self._message(thread, request.path_params["message_id"])
+            thread.messages.remove(message)
+            return self._reply(request, {"id": message["id"], "object": "thread.message.deleted", "deleted": True})
 
     # --- runs --------------------------------------------------------------------------------
 
@@ -610,7 +624,7 @@ class OpenAIEmulator(Engine[RunRecord]):
                 return self._stream(request, run, 0, new_thread=thread.obj)
             return self._reply(request, run.obj, is_run=True)
 
-    async def get_run(self, request: Request) -> Response:
+    async def retrieve_run(self, request: Request) -> Response:
         with self.lock:
             run = self._run(request.path_params["thread_id"], request.path_params["run_id"])
             return self._reply(request, run.obj, is_run=True)
@@ -679,7 +693,7 @@ class OpenAIEmulator(Engine[RunRecord]):
             run = self._run(request.path_params["thread_id"], request.path_params["run_id"])
             return self._reply(request, _page(run.steps, request))
 
-    async def get_step(self, request: Request) -> Response:
+    async def retrieve_step(self, request: Request) -> Response:
         with self.lock:
             run = self._run(request.path_params["thread_id"], request.path_params["run_id"])
             step_id = request.path_params["step_id"]
@@ -750,3 +764,6 @@ def _page(items: list[JSON], request: Request) -> JSON:
         "last_id": page[-1]["id"] if page else None,
         "has_more": len(window) > limit,
     }
+
+
+EMULATOR = OpenAIEmulator

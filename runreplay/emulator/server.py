@@ -1,24 +1,77 @@
-"""Run the emulator app with uvicorn in a background thread, bound to 127.0.0.1 only."""
+"""The emulator server: every API family's emulator behind one port, on 127.0.0.1 only.
+
+Each emulator module in this package (one per API family) names the provider it serves;
+the server routes every route of that provider to the emulator's method of the route's
+name, under the provider's ``emulator_mount``. It runs uvicorn in a background thread.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import pkgutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Mapping
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
-from runreplay.emulator.common import Clock, IdFactory
-from runreplay.emulator.coze_app import CozeEmulator
-from runreplay.emulator.openai_app import OpenAIEmulator
+from runreplay.emulator.common import ApiError, Clock, Engine, IdFactory
+from runreplay.providers import Provider, registry
 
 HOST = "127.0.0.1"
+_NOT_FAMILIES = frozenset({"common", "server"})
+
+
+def emulator_classes() -> dict[str, type[Engine[Any]]]:
+    """Each provider's emulator class, by provider name (from the modules of this package)."""
+    found: dict[str, type[Engine[Any]]] = {}
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
+        if info.name in _NOT_FAMILIES or info.name.startswith("_"):
+            continue
+        cls: type[Engine[Any]] = importlib.import_module(f"{__package__}.{info.name}").EMULATOR
+        found[cls.provider] = cls
+    return found
+
+
+def settings_help() -> dict[str, str]:
+    """Every family's own setting, with its meaning (for ``--help`` and the docs)."""
+    return {name: text for cls in emulator_classes().values() for name, text in cls.settings.items()}
+
+
+def _endpoint(method: Callable[[Request], Any], render_error: Callable[[ApiError], Response]) -> Callable[..., Any]:
+    """Turn ``ApiError`` into the API's own error response."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            response: Response = await method(request)
+        except ApiError as exc:
+            return render_error(exc)
+        return response
+
+    return endpoint
+
+
+def _routes(provider: Provider, app: Engine[Any]) -> list[BaseRoute]:
+    return [
+        Route(
+            provider.emulator_mount + route.path,
+            _endpoint(getattr(app, route.name), app.error_response),
+            methods=list(route.methods),
+        )
+        for route in provider.routes
+        if route.not_emulated is None
+    ]
 
 
 class _ThreadServer(uvicorn.Server):
@@ -33,12 +86,13 @@ class _ThreadServer(uvicorn.Server):
 
 
 class Emulator:
-    """A local OpenAI Assistants + Coze v3 chat server for recording tests and demos.
+    """A local server for every API family runreplay knows, for recording tests and demos.
 
     ``phase_seconds`` is how long each lifecycle phase (queued, in_progress, ...) lasts on
-    ``clock``; ``poll_after_ms`` adds the ``openai-poll-after-ms`` header to run responses.
-    ``coze_tool_bots`` names Coze bots that ask for a function call (so does any bot id that
-    contains "tool"). All state lives in this instance; ids depend only on the call order.
+    ``clock``. Other keywords are settings of one family's emulator (see
+    :func:`settings_help`): ``poll_after_ms`` (OpenAI runs), ``coze_tool_bots`` (Coze bots
+    that ask for a function call). All state lives in this instance; ids depend only on
+    the call order. :meth:`url` gives each family's base URL.
     """
 
     def __init__(
@@ -46,24 +100,47 @@ class Emulator:
         port: int = 0,
         *,
         phase_seconds: float = 0.05,
-        poll_after_ms: int | None = None,
         clock: Callable[[], float] = time.perf_counter,
-        coze_tool_bots: Iterable[str] = (),
         log_level: str = "warning",
+        **settings: Any,
     ) -> None:
         self.requested_port = port
         self.port = port
         self.log_level = log_level
-        clock_ = Clock(clock)
-        ids = IdFactory()
-        self.openai = OpenAIEmulator(clock_, ids, phase_seconds, poll_after_ms)
-        self.coze = CozeEmulator(clock_, ids, phase_seconds, coze_tool_bots)
-        # Coze's few /v1 paths go first; everything else under /v1 is OpenAI's.
-        self.app = Starlette(routes=[*self.coze.routes(), Mount("/v1", routes=self.openai.routes())])
+        classes = emulator_classes()
+        known = {name for cls in classes.values() for name in cls.settings}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise TypeError(f"unknown emulator setting(s) {unknown}; known: {sorted(known)}")
+        shared_clock, ids = Clock(clock), IdFactory()
+        self.providers: dict[str, Provider] = {}
+        self.apps: dict[str, Engine[Any]] = {}
+        routes: list[BaseRoute] = []
+        for provider in registry():
+            cls = classes.get(provider.name)
+            if cls is None:
+                continue
+            own = {k: v for k, v in settings.items() if k in cls.settings}
+            app = cls(shared_clock, ids, phase_seconds, **own)
+            self.providers[provider.name], self.apps[provider.name] = provider, app
+            routes += _routes(provider, app)
+        handlers: Mapping[Any, Callable[..., Any]] = {404: self._unknown_path, 405: self._unknown_path}
+        self.app = Starlette(routes=routes, exception_handlers=dict(handlers))
         self._server: _ThreadServer | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
         self._failure: BaseException | None = None
+
+    async def _unknown_path(self, request: Request, exc: HTTPException) -> Response:
+        """A path no route has: the error of the family whose mount it falls under (the longest)."""
+        path = request.url.path
+        mounts = [
+            (len(p.emulator_mount), name) for name, p in self.providers.items() if path.startswith(p.emulator_mount)
+        ]
+        if not mounts:
+            return Response(status_code=404)
+        _, name = max(mounts)
+        return await self.apps[name].invalid_url(request)
 
     # --- addresses ----------------------------------------------------------------------------
 
@@ -71,13 +148,17 @@ class Emulator:
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    @property
-    def openai_base_url(self) -> str:
-        return self.base_url + "/v1"
+    def url(self, provider: str) -> str:
+        """The base URL an SDK of ``provider`` (a provider name: ``"openai"``, ``"coze"``) is given."""
+        try:
+            return self.base_url + self.providers[provider].emulator_mount
+        except KeyError:
+            raise KeyError(f"no emulator for {provider!r} (emulated: {', '.join(self.providers)})") from None
 
     @property
-    def coze_base_url(self) -> str:
-        return self.base_url
+    def base_urls(self) -> dict[str, str]:
+        """Each emulated family's base URL, by provider name."""
+        return {name: self.url(name) for name in self.providers}
 
     @property
     def bound_address(self) -> tuple[str, int] | None:

@@ -9,61 +9,15 @@ X-Stainless-*, retry counts, timeouts).
 
 from __future__ import annotations
 
+import base64
 import difflib
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
-from runreplay._urls import split_url
-from runreplay.cassette import Body, Interaction
-
-#: Header names that never take part in matching. Kept as documentation and for the
-#: ``match_headers`` option, which refuses to match on these.
-VOLATILE_HEADERS = frozenset(
-    {
-        "authorization",
-        "user-agent",
-        "x-coze-client-user-agent",
-        "x-stainless-retry-count",
-        "x-stainless-timeout",
-        "x-stainless-read-timeout",
-        "content-length",
-        "host",
-        "accept-encoding",
-        "connection",
-    }
-)
-
-
-def is_volatile_header(name: str) -> bool:
-    name = name.lower()
-    return name in VOLATILE_HEADERS or name.startswith("x-stainless-")
-
-
-@dataclass(frozen=True, slots=True)
-class MatchConfig:
-    """How requests are compared.
-
-    ``ignore_json_paths`` are dotted paths into the request body (``metadata.trace_id``,
-    ``messages.*.id``); ``*`` matches any key or list index. ``match_host`` makes host and
-    port count. ``match_headers`` names request headers that must be equal (e.g.
-    ``openai-beta`` to keep v1 and v2 recordings apart).
-    """
-
-    ignore_json_paths: tuple[str, ...] = ()
-    match_host: bool = False
-    match_headers: tuple[str, ...] = ()
-    drop_null_fields: bool = True
-    drop_stream_false: bool = True
-    _split_paths: tuple[tuple[str, ...], ...] = field(default=(), compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_split_paths", tuple(tuple(p.split(".")) for p in self.ignore_json_paths))
-        for name in self.match_headers:
-            if is_volatile_header(name):
-                raise ValueError(f"header {name!r} is volatile and cannot be matched on")
+from runreplay.cassette import Body, BodyKind, Interaction, Request, encode_body
+from runreplay.options import MatchConfig
 
 
 class RequestKey(NamedTuple):
@@ -92,41 +46,37 @@ def _pretty_body(body: str) -> list[str]:
         return body.splitlines() or [body]
 
 
-def make_key(
-    method: str,
-    url: str,
-    body: Body,
-    config: MatchConfig,
-    headers: Iterable[tuple[str, str]] = (),
-) -> RequestKey:
-    parts = split_url(url)
+def make_key(request: Request, config: MatchConfig) -> RequestKey:
+    """The request as matching sees it (see the module docstring)."""
+    parts = request.parts
     host = parts.netloc.lower() if config.match_host else ""
-    query = tuple(sorted(parse_qsl(parts.query, keep_blank_values=True))) if parts.query else ()
+    query = tuple(sorted(request.query()))
     path = unquote(parts.path) or "/"
     matched_headers: tuple[tuple[str, str], ...] = ()
     if config.match_headers:  # usually none: then the request's headers need not be looked at
         wanted = {h.lower() for h in config.match_headers}
-        matched_headers = tuple(sorted((k.lower(), v) for k, v in headers if k.lower() in wanted))
-    return RequestKey(method.upper(), host, path, query, canonical_body(body, config), matched_headers)
+        matched_headers = tuple(sorted((k, v) for k, v in request.headers.items() if k in wanted))
+    return RequestKey(request.method.upper(), host, path, query, canonical_body(request.body, config), matched_headers)
 
 
 def canonical_body(body: Body, config: MatchConfig) -> str:
-    if body.kind == "empty":
+    kind = body.kind
+    if kind is BodyKind.EMPTY:
         return ""
-    if body.kind == "json":
+    if kind is BodyKind.JSON:
         value = normalise_json(body.value, config)
         if value in ({}, None):
             return ""
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if body.kind == "text":
+    if kind is BodyKind.TEXT:
         # A text body may still be JSON sent without a JSON content type.
         try:
             return canonical_body(Body.json(json.loads(body.value)), config)
         except ValueError:
             return str(body.value)
-    if body.kind == "binary":
-        return "base64:" + body.to_json()["base64"]  # type: ignore[index]
-    return body.to_bytes().decode("utf-8", errors="replace")
+    if kind is BodyKind.BINARY:
+        return "base64:" + base64.b64encode(body.value).decode("ascii")
+    return encode_body(body).decode("utf-8", errors="replace")
 
 
 def normalise_json(value: Any, config: MatchConfig) -> Any:
@@ -134,7 +84,7 @@ def normalise_json(value: Any, config: MatchConfig) -> Any:
         value = {k: v for k, v in value.items() if k != "stream"}
     if config.drop_null_fields:
         value = _drop_nulls(value)
-    for path in config._split_paths:
+    for path in config.split_paths:
         value = _drop_path(value, path)
     return value
 
@@ -170,11 +120,6 @@ def _drop_path(value: Any, path: Sequence[str]) -> Any:
     return value
 
 
-def key_for_interaction(interaction: Interaction, config: MatchConfig) -> RequestKey:
-    req = interaction.request
-    return make_key(req.method, req.url, req.body, config, req.headers.items())
-
-
 class Matcher:
     """Finds the recorded interaction for a request.
 
@@ -186,7 +131,7 @@ class Matcher:
     def __init__(self, interactions: Sequence[Interaction], config: MatchConfig) -> None:
         self.config = config
         self.interactions: list[Interaction] = list(interactions)
-        self.keys: list[RequestKey] = [key_for_interaction(i, config) for i in interactions]
+        self.keys: list[RequestKey] = [make_key(i.request, config) for i in interactions]
         self._by_key: dict[RequestKey, list[int]] = {}
         for index, key in enumerate(self.keys):
             self._by_key.setdefault(key, []).append(index)
@@ -194,7 +139,7 @@ class Matcher:
         self.used: set[int] = set()
 
     def add(self, interaction: Interaction) -> None:
-        key = key_for_interaction(interaction, self.config)
+        key = make_key(interaction.request, self.config)
         self.interactions.append(interaction)
         self.keys.append(key)
         self._by_key.setdefault(key, []).append(len(self.keys) - 1)

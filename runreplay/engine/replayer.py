@@ -10,34 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from runreplay.cassette import Interaction, Request, paused_gc
+from runreplay.engine.matching import Matcher, RequestKey, make_key
+from runreplay.engine.timeline import ResourceReplay, Step, Timeline, build_timelines, step_of
 from runreplay.errors import UnmatchedRequestError
-from runreplay.lifecycle import (
-    Classified,
-    ReplayMode,
-    ResourceReplay,
-    ResourceSpec,
-    Timeline,
-    build_timelines,
-    classify,
-)
-from runreplay.matching import MatchConfig, Matcher, RequestKey, make_key
-
-#: Tool output policies: the outputs' text must match the recording, or only their ids.
-TOOL_OUTPUT_POLICIES = ("match", "ids")
-
-
-@dataclass(frozen=True)
-class ReplayOptions:
-    mode: ReplayMode = ReplayMode.TIMELINE
-    tool_outputs: str = "match"
-
-    def __post_init__(self) -> None:
-        if self.tool_outputs not in TOOL_OUTPUT_POLICIES:
-            raise ValueError(f"tool_outputs must be one of {TOOL_OUTPUT_POLICIES}, not {self.tool_outputs!r}")
+from runreplay.options import MatchConfig, ReplayMode, ToolOutputs
+from runreplay.providers.base import Role
 
 
 class Prepared(NamedTuple):
@@ -45,7 +25,7 @@ class Prepared(NamedTuple):
 
     request: Request
     key: RequestKey
-    found: Classified | None
+    found: Step | None
 
 
 class Replayer:
@@ -53,16 +33,17 @@ class Replayer:
         self,
         interactions: Sequence[Interaction],
         match: MatchConfig,
-        specs: Sequence[ResourceSpec],
-        options: ReplayOptions,
-        name: str,
+        *,
+        mode: ReplayMode = ReplayMode.TIMELINE,
+        tool_outputs: ToolOutputs = ToolOutputs.MATCH,
+        name: str = "<cassette>",
     ) -> None:
         with paused_gc():  # thousands of keys and states that all survive: see paused_gc
             self.matcher = Matcher(interactions, match)
-            self.timelines: dict[str, Timeline] = build_timelines(self.matcher.interactions, specs)
+            self.timelines: dict[str, Timeline] = build_timelines(self.matcher.interactions)
         self.match = match
-        self.specs = specs
-        self.options = options
+        self.mode = mode
+        self.tool_outputs = tool_outputs
         self.name = name
         self.resources: dict[str, ResourceReplay] = {}
         self._lock = threading.Lock()
@@ -77,49 +58,44 @@ class Replayer:
             self.matcher.add(interaction)
 
     def key(self, request: Request) -> RequestKey:
-        headers = request.headers.items() if self.match.match_headers else ()  # items() copies the list
-        return make_key(request.method, request.url, request.body, self.match, headers)
+        return make_key(request, self.match)
 
     def prepare(self, request: Request) -> Prepared:
         """Everything about ``request`` that does not depend on what was replayed before it."""
-        return Prepared(request, self.key(request), classify(request, self.specs) if self.timelines else None)
+        return Prepared(request, self.key(request), step_of(request) if self.timelines else None)
 
     # ------------------------------------------------------------------ answering
-
-    def respond(self, request: Request, now_ms: int) -> Interaction | None:
-        """The interaction to replay, or None when nothing recorded matches."""
-        return self.answer(self.prepare(request), now_ms)
 
     def answer(self, prepared: Prepared, now_ms: int) -> Interaction | None:
         """:meth:`respond` for a request already prepared (and perhaps cached by the caller)."""
         request, key, found = prepared.request, prepared.key, prepared.found
         with self._lock:
-            if found is not None and found.role == "poll" and self.matcher.has(key):
+            if found is not None and found.role is Role.POLL and self.matcher.has(key):
                 replay = self._replay_for(found)
                 if replay is not None:
                     if replay.created_ms is None:
                         replay.enter_phase(replay.timeline.phases[0].trigger, now_ms)
-                    state = replay.serve_poll(self.options.mode, now_ms)
+                    state = replay.serve_poll(self.mode, now_ms)
                     self.matcher.used.add(state.interaction)
                     return self.interactions[state.interaction]
-            if found is not None and found.route.name == "submit_tool_outputs":
+            if found is not None and found.route.name == found.lifecycle.submit:
                 checked = self._check_tool_outputs(request, found)
                 if checked is not None:
                     self.matcher.used.add(checked)
-                    self._entered(found, checked, now_ms)
+                    self._entered(checked, now_ms)
                     return self.interactions[checked]
             index = self.matcher.take(key)
             if index is None:
                 return None
-            if found is not None and found.role != "poll":
-                self._entered(found, index, now_ms)
+            if found is not None and found.role is not Role.POLL:
+                self._entered(index, now_ms)
             return self.interactions[index]
 
     def explain_miss(self, request: Request) -> str:
         return self.matcher.explain_miss(self.key(request), self.name)
 
-    def _replay_for(self, found: Classified) -> ResourceReplay | None:
-        key = f"{found.spec.provider}:{found.spec.kind}:{found.resource_id}"
+    def _replay_for(self, found: Step) -> ResourceReplay | None:
+        key = found.key()
         timeline = self.timelines.get(key)
         if timeline is None:
             return None
@@ -128,7 +104,7 @@ class Replayer:
             replay = self.resources[key] = ResourceReplay(timeline)
         return replay
 
-    def _entered(self, found: Classified, index: int, now_ms: int) -> None:
+    def _entered(self, index: int, now_ms: int) -> None:
         """A create or mutation was replayed: its resource enters the phase it began."""
         for timeline in self.timelines.values():
             if any(phase.trigger == index for phase in timeline.phases):
@@ -141,14 +117,14 @@ class Replayer:
 
     # ------------------------------------------------------------------ tool calls
 
-    def _check_tool_outputs(self, request: Request, found: Classified) -> int | None:
+    def _check_tool_outputs(self, request: Request, found: Step) -> int | None:
         """Compare a submit_tool_outputs with the recorded one for the resource's next phase.
 
         Returns the recorded interaction to replay when the policy accepts the request,
         None to fall back to plain matching, and raises when ids are missing or extra.
         """
-        spec = found.spec
-        if spec.tool_outputs is None:
+        lifecycle = found.lifecycle
+        if lifecycle.tool_outputs is None:
             return None
         replay = self._replay_for(found)
         if replay is None:
@@ -157,16 +133,16 @@ class Replayer:
             (
                 p.trigger
                 for n, p in enumerate(replay.timeline.phases)
-                if n > replay.phase and p.trigger_name == "submit_tool_outputs"
+                if n > replay.phase and p.trigger_name == lifecycle.submit
             ),
             None,
         )
         if expected_index is None:
             return None
         recorded_request = self.interactions[expected_index].request
-        recorded = spec.tool_outputs(recorded_request.body.value if recorded_request.body.kind == "json" else None)
-        submitted = spec.tool_outputs(request.body.value if request.body.kind == "json" else None)
-        label = f"{spec.provider} {spec.kind} {found.resource_id}"
+        recorded = lifecycle.tool_outputs(recorded_request.body.json_value)
+        submitted = lifecycle.tool_outputs(request.body.json_value)
+        label = f"{found.provider} {lifecycle.kind} {found.resource_id}"
         missing = [i for i in recorded if i not in submitted]
         extra = [i for i in submitted if i not in recorded]
         if missing or extra:
@@ -178,7 +154,7 @@ class Replayer:
                 "Answer exactly the tool calls the replayed requires_action asked for."
             )
         differing = [i for i in recorded if recorded[i] != submitted[i]]
-        if differing and self.options.tool_outputs == "match":
+        if differing and self.tool_outputs is ToolOutputs.MATCH:
             details = "\n".join(
                 f"  {call}: recorded {recorded[call]!r}\n  {' ' * len(call)}  submitted {submitted[call]!r}"
                 for call in differing
@@ -187,7 +163,7 @@ class Replayer:
                 f"runreplay: tool outputs differ from the recording for {label} in {self.name}:\n{details}\n"
                 "Use tool_outputs='ids' to match on tool_call_ids only."
             )
-        return expected_index if self.options.tool_outputs == "ids" else None
+        return expected_index if self.tool_outputs is ToolOutputs.IDS else None
 
     # ------------------------------------------------------------------ afterwards
 

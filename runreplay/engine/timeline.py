@@ -1,128 +1,56 @@
-"""Resources with a lifecycle (an OpenAI run, a Coze chat): timelines and their replay.
+"""Resources with a lifecycle (a run, a chat): their recorded timelines and their replay.
 
-A provider declares, per resource kind, which requests create it, poll it and mutate it
-(:class:`ResourceSpec`). From a cassette's interactions we build each resource's
-:class:`Timeline`: phases, each started by the create or a mutating call, each holding the
-states that polls saw, with their time since the phase began. Replay then answers a poll
-from the timeline according to the replay mode instead of "the next identical request".
+Providers declare which routes create, poll and mutate a resource (:class:`Role`). From a
+cassette's interactions we build each resource's :class:`Timeline`: phases, each begun by
+the create or a mutating call, each holding the states that polls saw, with their time
+since the phase began. Replay then answers a poll from the timeline according to the
+replay mode instead of "the next identical request".
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from runreplay._urls import split_url
 from runreplay.cassette import Interaction, Request
-from runreplay.record_mode import Choice
+from runreplay.options import ReplayMode
+from runreplay.providers import Routed, find
+from runreplay.providers.base import Lifecycle, Role, Route
 
 #: Clock jitter forgiven when comparing a replayed poll's time with recorded times: the
 #: replay and the recording run the same client code, but not in exactly the same time.
 TIMELINE_TOLERANCE_MS = 10
 
 
-class ReplayMode(Choice):
-    #: A poll at virtual time t gets the state recorded at or before t. The default.
-    TIMELINE = "timeline"
-    #: The n-th poll gets the n-th recorded state; the last one repeats.
-    SEQUENCE = "sequence"
-    #: Every poll advances to the next distinct state: the quickest way to the end.
-    FAST = "fast"
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A request's place in a resource's lifecycle."""
 
-
-# ---------------------------------------------------------------------------- declarations
-
-
-def submitted_tool_outputs(body: Any) -> dict[str, str]:
-    """``{tool_call_id: output}`` of a submit_tool_outputs body (both vendors use this shape)."""
-    outputs = body.get("tool_outputs") if isinstance(body, dict) else None
-    return {str(o.get("tool_call_id")): str(o.get("output")) for o in outputs or [] if isinstance(o, dict)}
-
-
-def requested_tool_calls(resource: Any) -> list[str]:
-    """The tool_call_ids a ``requires_action`` run or chat asks outputs for."""
-    action = resource.get("required_action") if isinstance(resource, dict) else None
-    calls = ((action or {}).get("submit_tool_outputs") or {}).get("tool_calls") or []
-    return [str(c.get("id")) for c in calls if isinstance(c, dict)]
-
-
-@dataclass(frozen=True)
-class Route:
-    """A request shape: method and a path pattern with an optional ``(?P<id>...)`` group."""
-
-    method: str
-    path: str
-    #: Where the resource id is when the path does not hold it: ("query", name) or ("body", name).
-    id_in: tuple[str, str] | None = None
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_rx", re.compile(self.path + r"/?$"))
-
-    def match(self, method: str, path: str) -> re.Match[str] | None:
-        if method != self.method:
-            return None
-        return self._rx.search(path)  # type: ignore[attr-defined,no-any-return]
-
-    def resource_id(self, request: Request, match: re.Match[str]) -> str | None:
-        if "id" in match.groupdict():
-            return match.group("id")
-        if self.id_in is None:
-            return None
-        where, key = self.id_in
-        if where == "query":
-            values = parse_qs(urlsplit(request.url).query).get(key)
-            return values[0] if values else None
-        body = request.body.value if request.body.kind == "json" else None
-        value = body.get(key) if isinstance(body, dict) else None
-        return str(value) if value is not None else None
-
-
-@dataclass(frozen=True)
-class ResourceSpec:
     provider: str
-    kind: str
-    create: tuple[Route, ...]
-    poll: tuple[Route, ...]
-    mutate: tuple[Route, ...]
-    #: The resource object inside a response body (e.g. Coze's ``data`` envelope).
-    unwrap: Callable[[Any], Any]
-    terminal: frozenset[str]
-    #: The tool_call_ids a submit_tool_outputs request body answers, with their outputs.
-    tool_outputs: Callable[[Any], dict[str, str]] | None = None
-    #: The tool_call_ids a requires_action state asks for.
-    required_calls: Callable[[Any], list[str]] | None = None
-
-    def resource(self, interaction: Interaction) -> dict[str, Any] | None:
-        body = interaction.response.body
-        if body.kind != "json" or not 200 <= interaction.response.status < 300:
-            return None
-        obj = self.unwrap(body.value)
-        return obj if isinstance(obj, dict) and "status" in obj else None
-
-
-@dataclass(frozen=True)
-class Classified:
-    spec: ResourceSpec
-    role: str  # "create" | "poll" | "mutate"
+    lifecycle: Lifecycle
     route: Route
     resource_id: str | None
 
+    @property
+    def role(self) -> Role:
+        return self.route.role
 
-def classify(request: Request, specs: Sequence[ResourceSpec]) -> Classified | None:
-    method, path = request.method, split_url(request.url).path
-    for spec in specs:
-        for role, routes in (("poll", spec.poll), ("mutate", spec.mutate), ("create", spec.create)):
-            for route in routes:
-                match = route.match(method, path)
-                if match is not None:
-                    return Classified(spec, role, route, route.resource_id(request, match))
-    return None
+    def key(self, resource_id: str | None = None) -> str:
+        return f"{self.provider}:{self.lifecycle.kind}:{resource_id or self.resource_id}"
+
+
+def step_of(request: Request, routed: Routed | None = None) -> Step | None:
+    """Where ``request`` stands in a lifecycle (None for requests outside every lifecycle)."""
+    routed = routed if routed is not None else find(request)
+    if routed is None or routed.route.resource is None:
+        return None
+    lifecycle = routed.lifecycle
+    if lifecycle is None:
+        return None
+    return Step(routed.provider.name, lifecycle, routed.route, routed.resource_id(request))
 
 
 # ---------------------------------------------------------------------------- timelines
@@ -138,14 +66,19 @@ class State:
 @dataclass
 class Phase:
     trigger: int  # the interaction that began the phase (create or mutation)
+    #: The name of the route that began it (``create_run``, ``submit_tool_outputs``).
     trigger_name: str
-    #: The resource's creation is not in the cassette: its first poll began the phase.
-    by_poll: bool = False
+    role: Role = Role.CREATE
     states: list[State] = field(default_factory=list)  # states[0] is the trigger's own response
     #: (number of states, their times when in order) and (number of states, distinct-status
     #: positions), each built on first use: a poll then costs O(log n), not a scan of every state.
     _times: tuple[int, list[int] | None] = field(default=(-1, None), init=False, repr=False, compare=False)
     _distinct: tuple[int, list[int]] = field(default=(-1, []), init=False, repr=False, compare=False)
+
+    @property
+    def by_poll(self) -> bool:
+        """The resource's creation is not in the cassette: its first poll began the phase."""
+        return self.role is Role.POLL
 
     @property
     def polls(self) -> list[State]:
@@ -184,18 +117,32 @@ class Phase:
 
 @dataclass
 class Timeline:
-    spec: ResourceSpec
+    provider: str
+    lifecycle: Lifecycle
     resource_id: str
     phases: list[Phase] = field(default_factory=list)
 
     @property
+    def kind(self) -> str:
+        return self.lifecycle.kind
+
+    @property
     def key(self) -> str:
-        return f"{self.spec.provider}:{self.spec.kind}:{self.resource_id}"
+        return f"{self.provider}:{self.kind}:{self.resource_id}"
+
+    def statuses(self) -> list[str]:
+        """The recorded statuses in order, each change once."""
+        walked: list[str] = []
+        for phase in self.phases:
+            for state in phase.states:
+                if not walked or walked[-1] != state.status:
+                    walked.append(state.status)
+        return walked
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "provider": self.spec.provider,
-            "kind": self.spec.kind,
+            "provider": self.provider,
+            "kind": self.kind,
             "id": self.resource_id,
             "phases": [
                 {
@@ -208,37 +155,41 @@ class Timeline:
         }
 
 
-def build_timelines(interactions: Sequence[Interaction], specs: Sequence[ResourceSpec]) -> dict[str, Timeline]:
+def build_timelines(interactions: Sequence[Interaction]) -> dict[str, Timeline]:
     """Each resource's phases and states, in recorded order."""
     timelines: dict[str, Timeline] = {}
     for index, interaction in enumerate(interactions):
-        found = classify(interaction.request, specs)
-        if found is None:
+        step = step_of(interaction.request)
+        if step is None or step.role not in (Role.CREATE, Role.POLL, Role.MUTATE):
             continue
-        obj = found.spec.resource(interaction)
+        obj = step.lifecycle.resource(interaction.response)
         if obj is not None:
             status = str(obj["status"])
-        elif found.role == "poll" and interaction.response.status >= 400:
+        elif step.role is Role.POLL and interaction.response.status >= 400:
             # A failed poll (429 with retry-after, a 5xx) is part of what the client saw.
             status = f"http_{interaction.response.status}"
         else:
             continue
-        resource_id = found.resource_id if obj is None or found.role != "create" else str(obj.get("id", ""))
+        resource_id = str(obj.get("id", "")) if obj is not None and step.role is Role.CREATE else step.resource_id
         if not resource_id:
             continue
-        key = f"{found.spec.provider}:{found.spec.kind}:{resource_id}"
+        key = step.key(resource_id)
         timeline = timelines.get(key)
         if timeline is None:
-            timeline = timelines[key] = Timeline(found.spec, resource_id)
-        if found.role != "poll" or not timeline.phases:
+            timeline = timelines[key] = Timeline(step.provider, step.lifecycle, resource_id)
+        if step.role is not Role.POLL or not timeline.phases:
             # A create or a mutation begins a phase; so does a poll of a resource whose
             # creation is not in the cassette.
-            name = found.route.name or found.role
-            timeline.phases.append(Phase(trigger=index, trigger_name=name, by_poll=found.role == "poll"))
+            timeline.phases.append(Phase(trigger=index, trigger_name=step.route.name, role=step.role))
         phase = timeline.phases[-1]
         origin = interactions[phase.trigger].at_ms
         phase.states.append(State(interaction.at_ms - origin, status, index))
     return timelines
+
+
+def timelines_json(interactions: Sequence[Interaction]) -> list[dict[str, Any]]:
+    """The timelines as a cassette stores them (for readers of the file)."""
+    return [t.to_json() for t in build_timelines(interactions).values()]
 
 
 # ---------------------------------------------------------------------------- replay
@@ -262,6 +213,11 @@ class ResourceReplay:
     def virtual_ms(self) -> int:
         """Virtual time from the resource's creation (or first sight) to its last request."""
         return self.last_ms - (self.created_ms or 0)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the replay reached one of the lifecycle's terminal statuses."""
+        return bool(self.states) and self.states[-1] in self.timeline.lifecycle.terminal
 
     def enter_phase(self, trigger_index: int, now_ms: int) -> None:
         for number, phase in enumerate(self.timeline.phases):
@@ -304,6 +260,15 @@ class ResourceReplay:
         for number, position in self.served_in_phase.items():
             out.update(s.interaction for s in self.timeline.phases[number].states[: position + 1])
         return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "resource": self.timeline.key,
+            "states": list(self.states),
+            "polls": self.polls,
+            "virtual_ms": self.virtual_ms,
+            "finished": self.finished,
+        }
 
 
 def _distinct_positions(states: list[State]) -> list[int]:

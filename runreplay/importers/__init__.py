@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from runreplay.cassette import Cassette
+from runreplay.cassette import Cassette, save
 from runreplay.errors import CassetteError
 from runreplay.importers import azure, har, vcr_yaml, vcrpy
 from runreplay.importers._build import Exchange, build_cassette
@@ -88,7 +88,7 @@ def import_many(
             raise CassetteError(f"would write {target} for both {seen[target]} and {src}", path=src)
         seen[target] = src
     cassettes = [import_file(src, exact=exact) for src in sources]
-    return [cassette.save(target) for cassette, target in zip(cassettes, targets, strict=True)]
+    return [save(cassette, target) for cassette, target in zip(cassettes, targets, strict=True)]
 
 
 def _detect(document: Document) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,4 +66,4 @@ def _best_timeline(exchanges: list[Exchange]) -> list[datetime | None]:
 
 def _iso(moment: datetime) -> str:
     spec = "milliseconds" if moment.microsecond else "seconds"
-    return moment.astimezone(timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from runreplay.cassette import Body, Headers, Request, body_from_wire
+from runreplay.cassette import Body, Headers, Request, body_from_wire, decode_body
 from runreplay.importers._fields import SourceError, Where, expect, need, scalar_text, shown
 
 
@@ -101,7 +101,7 @@ def body_from_source(
         if strict:
             encoding = headers.get("content-encoding")
             raise SourceError(f"body does not decode as content-encoding {encoding!r}: {exc}", where) from exc
-    return Body.from_bytes(data, headers.get("content-type"), exact=exact)
+    return decode_body(data, headers.get("content-type"), exact=exact)
 
 
 _ISO = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?\s*(Z|UTC|GMT|[+-]\d\d:?\d\d)?$", re.IGNORECASE)
@@ -126,8 +126,8 @@ def parse_time(value: Any) -> datetime | None:
     if parsed is None:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _from_iso(day: str, clock: str, fraction: str | None, zone: str | None) -> datetime | None:

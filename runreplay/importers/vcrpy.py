@@ -53,4 +53,7 @@ def _body_value(body: Any, where: Where) -> bytes | str | None:
     if isinstance(body, dict):
         value: bytes | str | None = get(body, "string", where, (str, bytes), "a string or !!binary")
         return value
-    return expect(body, where, (str, bytes, type(None)), "a string, !!binary or a mapping with 'string'")
+    found: bytes | str | None = expect(
+        body, where, (str, bytes, type(None)), "a string, !!binary or a mapping with 'string'"
+    )
+    return found

@@ -12,6 +12,9 @@ Three kinds of optional field, because real APIs distinguish them:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
@@ -31,6 +34,29 @@ class OpenModel(BaseModel):
     #: Set to False in the body of a building block that exists only to be inherited:
     #: it gets no schema file (read from the class's own namespace, so not inherited).
     schema_file: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """One API version's set of types: where a type name such as ``"Run"`` is looked up.
+
+    Each models module of an API family declares its namespaces in ``NAMESPACES``.
+    """
+
+    name: str
+    #: Searched in order, so a version module's ``Run`` wins over a common one.
+    modules: tuple[ModuleType, ...]
+    #: Stream event name -> the name of the type of its data.
+    events: Mapping[str, str]
+    #: File name (without ``.json``) of the schema describing one event of the stream.
+    stream_schema: str
+
+    def resolve(self, type_name: str) -> type[BaseModel]:
+        for module in self.modules:
+            found = getattr(module, type_name, None)
+            if isinstance(found, type) and issubclass(found, BaseModel):
+                return found
+        raise KeyError(f"no type {type_name!r} in namespace {self.name}")
 
 
 def has_schema_file(model: type[BaseModel]) -> bool:

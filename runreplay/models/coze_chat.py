@@ -9,9 +9,11 @@ failures keep HTTP 200 and set a non-zero ``code`` with no ``data``. Streams are
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal
 
-from runreplay.models._base import OpenModel, absent
+from runreplay.models import _base
+from runreplay.models._base import Namespace, OpenModel, absent
 
 SCHEMA_NAMESPACE = "coze"
 
@@ -216,3 +218,5 @@ EVENTS: dict[str, str] = {
     "error": "ErrorEventData",
     "done": "DoneData",
 }
+
+NAMESPACES = (Namespace("coze", (sys.modules[__name__], _base), EVENTS, "ChatEvent"),)

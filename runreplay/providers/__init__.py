@@ -1,52 +1,104 @@
-"""What runreplay knows about each API family.
+"""What runreplay knows about each API family: one provider module per family, one registry.
 
-Which provider a recording belongs to, which client SDK made it, and (one module per
-family: ``openai``, ``coze``) which documented type each request, reply and stream event
-has. A new API family is a new module with a ``PROVIDER`` table, added to :func:`registry`.
+A provider module (``openai_assistants``, ``coze_chat``, ...) declares a ``PROVIDER``
+(see :mod:`runreplay.providers.base`); :func:`registry` finds every module in this
+package, so a new family is a new module and nothing else here changes. The functions
+below answer the engine's and the checks' questions about a request: which provider and
+route it belongs to (:func:`find`), which documented types apply (:func:`match`), which
+provider and client SDK a recording came from.
 """
 
 from __future__ import annotations
 
 import functools
-import re
+import importlib
+import pkgutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from runreplay._urls import split_url
-from runreplay.cassette import Interaction
+from runreplay.cassette import Interaction, Request
+from runreplay.providers.base import Lifecycle, Provider, Role, Route
+from runreplay.schema.catalog import TypeSpace
 
-if TYPE_CHECKING:
-    from runreplay.providers._routing import Match, Provider
-
-_HOSTS = (("openai", re.compile(r"(^|\.)openai\.(com|azure\.com)$")), ("coze", re.compile(r"(^|\.)coze\.(cn|com)$")))
-_PATHS = (
-    ("coze", re.compile(r"^/v\d/(chat|bots?|conversations?|workflows?)\b")),
-    ("openai", re.compile(r"/(threads|assistants|responses|chat/completions|files|vector_stores)\b")),
-)
-
-
-def detect_provider(interactions: Sequence[Interaction]) -> str | None:
-    """The provider most requests went to, judged by host first and path second."""
-    votes = Counter(name for name in map(_provider_of, interactions) if name)
-    return votes.most_common(1)[0][0] if votes else None
-
-
-def _provider_of(interaction: Interaction) -> str | None:
-    parts = urlsplit(interaction.request.url)
-    host = (parts.hostname or "").lower()
-    found = next((name for name, rx in _HOSTS if rx.search(host)), None)
-    return found or next((name for name, rx in _PATHS if rx.search(parts.path)), None)
+__all__ = [
+    "Match",
+    "Provider",
+    "Role",
+    "Route",
+    "Routed",
+    "Unrouted",
+    "detect_client",
+    "detect_provider",
+    "find",
+    "match",
+    "registry",
+]
 
 
 @functools.cache
 def registry() -> tuple[Provider, ...]:
-    """Every provider with a routing table. Imported on first use: the tables load the models."""
-    from runreplay.providers import coze, openai
+    """Every provider, in module-name order. Imported on first use: the tables load the type catalog."""
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name != "base")
+    return tuple(importlib.import_module(f"{__name__}.{name}").PROVIDER for name in names)
 
-    return (openai.PROVIDER, coze.PROVIDER)
+
+def provider_named(name: str) -> Provider:
+    for provider in registry():
+        if provider.name == name:
+            return provider
+    raise KeyError(f"no provider named {name!r} (known: {', '.join(p.name for p in registry())})")
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """The provider and route of one request, with its path parameters."""
+
+    provider: Provider
+    route: Route
+    params: dict[str, str]
+
+    @property
+    def lifecycle(self) -> Lifecycle | None:
+        return self.provider.lifecycle(self.route.resource)
+
+    def resource_id(self, request: Request) -> str | None:
+        ref = self.route.resource_id
+        return ref.read(request, self.params) if ref is not None else None
+
+
+def find(request: Request) -> Routed | None:
+    """The route of ``request``: among the providers that own its host, else among all."""
+    host = request.host
+    providers = registry()
+    owners = [p for p in providers if p.hosts.search(host)] or providers
+    for provider in owners:
+        found = provider.find(request)
+        if found is not None:
+            return Routed(provider, found[0], found[1])
+    return None
+
+
+@dataclass(frozen=True)
+class Match:
+    """What applies to one recorded interaction: its route, API version and types."""
+
+    provider: Provider
+    route: Route
+    version: str
+    namespace: TypeSpace
+
+    @property
+    def endpoint(self) -> str:
+        """``POST /threads/{thread_id}/runs``, for messages."""
+        return self.route.endpoint
+
+    def schema_key(self, type_name: str) -> str:
+        return self.namespace.key(type_name)
+
+    def event_key(self, event: str | None) -> str | None:
+        type_name = self.namespace.events.get(event or "")
+        return self.schema_key(type_name) if type_name else None
 
 
 @dataclass(frozen=True)
@@ -62,44 +114,41 @@ def match(interaction: Interaction, version: str | None = None) -> Match | Unrou
 
     ``version`` overrides the version the request names (check v1 recordings as v2).
     """
-    from runreplay.providers._routing import Match
-
     request = interaction.request
-    host = (split_url(request.url).hostname or "").lower()
-    owners = [p for p in registry() if p.hosts.search(host)] or list(registry())
-    for provider in owners:
-        found = provider.find(request.method, request.url)
-        if found is None:
-            continue
-        version = version or provider.version_of(request)
-        space = provider.namespace(version)
-        if space is None:
-            known = ", ".join(sorted(provider.namespaces))
-            return Unrouted(provider.name, f"API version {version!r} is not one runreplay knows ({known})")
-        return Match(provider, found[0], version, space)
-    return Unrouted(_provider_of(interaction), "no documented endpoint has this method and path")
+    routed = find(request)
+    if routed is None:
+        owner = _host_owner(request)
+        return Unrouted(owner.name if owner else None, "no documented endpoint has this method and path")
+    provider = routed.provider
+    version = version or provider.version_of(request)
+    space = provider.namespace(version)
+    if space is None:
+        known = ", ".join(sorted(provider.namespaces))
+        return Unrouted(provider.name, f"API version {version!r} is not one runreplay knows ({known})")
+    return Match(provider, routed.route, version, space)
 
 
-_USER_AGENTS = (
-    (re.compile(r"\bOpenAI/Python ([\w.\-+]+)"), "openai"),
-    (re.compile(r"\bOpenAI/JS ([\w.\-+]+)"), "openai-node"),
-    (re.compile(r"\bOpenAI/(\d[\w.\-+]*) \(\.NET"), "openai-dotnet"),
-    (re.compile(r"\bcozepy/([\w.\-+]+)", re.IGNORECASE), "cozepy"),
-    (re.compile(r"\bcozego/([\w.\-+]+)", re.IGNORECASE), "cozego"),
-)
-_STAINLESS_LANGS = {"python": "openai", "js": "openai-node"}
+def _host_owner(request: Request) -> Provider | None:
+    host = request.host
+    return next((p for p in registry() if p.hosts.search(host)), None)
+
+
+def detect_provider(interactions: Sequence[Interaction]) -> str | None:
+    """The provider most requests went to: by route, else by host."""
+    votes: Counter[str] = Counter()
+    for interaction in interactions:
+        routed = find(interaction.request)
+        owner = routed.provider if routed is not None else _host_owner(interaction.request)
+        if owner is not None:
+            votes[owner.name] += 1
+    return votes.most_common(1)[0][0] if votes else None
 
 
 def detect_client(interactions: Sequence[Interaction]) -> dict[str, str] | None:
     """Client SDK name and version from the first request that reveals them."""
     for interaction in interactions:
-        headers = interaction.request.headers
-        agent = headers.get("user-agent") or ""
-        for rx, name in _USER_AGENTS:
-            if match := rx.search(agent):
-                return {"name": name, "version": match.group(1)}
-        # OpenAI's generated SDKs also say who they are in x-stainless-* headers.
-        lang, version = headers.get("x-stainless-lang"), headers.get("x-stainless-package-version")
-        if lang in _STAINLESS_LANGS and version:
-            return {"name": _STAINLESS_LANGS[lang], "version": version}
+        for provider in registry():
+            found = provider.client_of(interaction.request.headers)
+            if found is not None:
+                return {"name": found[0], "version": found[1]}
     return None

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from runreplay.models._base import OpenModel, absent
-from runreplay.models.openai_common import (
+from runreplay.models.openai_assistants.common import (
     AssistantCore,
     AssistantParamsCore,
     CodeInterpreterTool,

@@ -1,0 +1,88 @@
+"""Bodies to and from the bytes on the wire.
+
+Recording turns what a server sent (perhaps compressed, perhaps an event stream) into a
+stored :class:`Body`; replay turns a stored body back into bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+from runreplay import _json
+from runreplay.cassette.model import Body, BodyKind, Headers
+from runreplay.sse import Framing, parse_stream, serialize_stream
+
+
+def decode_content(data: bytes, encoding: str | None) -> bytes:
+    """Undo a Content-Encoding. Unknown encodings raise ValueError."""
+    if not encoding:
+        return data
+    result = data
+    for enc in reversed([e.strip().lower() for e in encoding.split(",") if e.strip()]):
+        if enc in ("identity", ""):
+            continue
+        if enc in ("gzip", "x-gzip"):
+            result = gzip.decompress(result)
+        elif enc == "deflate":
+            try:
+                result = zlib.decompress(result)
+            except zlib.error:
+                result = zlib.decompress(result, -zlib.MAX_WBITS)
+        elif enc == "br":
+            try:
+                import brotli
+            except ImportError as exc:  # pragma: no cover - depends on environment
+                raise ValueError("brotli-encoded body but the 'brotli' package is not installed") from exc
+            result = brotli.decompress(result)
+        else:
+            raise ValueError(f"unsupported content-encoding {enc!r}")
+    return result
+
+
+def decode_body(data: bytes | str | None, content_type: str | None = None, *, exact: bool = False) -> Body:
+    """Classify raw (already decompressed) bytes by content type and content.
+
+    ``exact`` keeps each SSE event's own bytes, so the stream replays byte for byte.
+    """
+    if data is None or data == b"" or data == "":
+        return Body.empty()
+    ctype = (content_type or "").lower()
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if "text/event-stream" in ctype:
+        events, framing = parse_stream(raw, exact=exact)
+        return Body.sse(events, framing)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return Body.binary(raw)
+    if "json" in ctype or (not ctype and text.lstrip()[:1] in ("{", "[")):
+        try:
+            return Body.json(_json.loads(text))
+        except ValueError:
+            pass
+    return Body.text(text)
+
+
+def body_from_wire(data: bytes, headers: Headers, *, exact: bool = False) -> Body:
+    """Build a stored body from wire bytes, decompressing according to the headers."""
+    encoding = headers.get("content-encoding")
+    decoded = decode_content(data, encoding) if data else data
+    body = decode_body(decoded, headers.get("content-type"), exact=exact)
+    if encoding and encoding.lower() != "identity" and body.kind is not BodyKind.EMPTY:
+        body.decoded_from = encoding
+    return body
+
+
+def encode_body(body: Body) -> bytes:
+    """The bytes a stored body is served as (decoded: no content-encoding)."""
+    kind = body.kind
+    if kind is BodyKind.EMPTY:
+        return b""
+    if kind is BodyKind.JSON:
+        return _json.dumps(body.value)
+    if kind is BodyKind.TEXT:
+        return str(body.value).encode("utf-8")
+    if kind is BodyKind.BINARY:
+        return bytes(body.value)
+    return serialize_stream(body.value, body.framing or Framing())

@@ -1,0 +1,93 @@
+"""Writing recorded interactions into a cassette: one way, for the plugin and ``runreplay record``.
+
+New interactions continue the cassette's timeline after what it already holds (unless
+it is being rewritten), are scrubbed before anything reaches disk, and the file gets its
+meta (runreplay version, provider, client SDK, when it was recorded) and its timelines
+for readers. Loading the current file, merging and writing happen under one lock on the
+cassette's folder, so concurrent writers (xdist workers, the processes of a recorded
+command) add to each other's work instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from runreplay._version import __version__
+from runreplay.cassette import Cassette, Interaction, load, save
+from runreplay.engine.scrub import Scrubber
+from runreplay.engine.timeline import timelines_json
+from runreplay.providers import detect_client, detect_provider
+
+
+def save_recording(
+    target: Path,
+    recorded: list[Interaction],
+    *,
+    started_at: float,
+    fresh: bool,
+    scrubber: Scrubber | None,
+    meta: Mapping[str, Any] | None = None,
+) -> Cassette:
+    """Add ``recorded`` to the cassette at ``target`` (or replace its content when ``fresh``).
+
+    ``recorded`` interactions carry times relative to ``started_at`` (seconds since the
+    epoch); they are sorted, shifted to continue the cassette's timeline and scrubbed in
+    place. ``meta`` adds to the cassette's meta. Returns the cassette as written.
+    """
+    with directory_lock(target.parent):
+        base = load(target) if not fresh and target.exists() else Cassette()
+        # Streams are recorded when they end; the cassette keeps the order requests were sent in.
+        recorded.sort(key=lambda item: item.at_ms)
+        first_at = started_at + recorded[0].at_ms / 1000
+        delta = (base.interactions[-1].at_ms if base.interactions else 0) - recorded[0].at_ms
+        for item in recorded:
+            item.shift(delta)
+        if scrubber is not None:
+            scrubber.interactions(recorded)  # secrets never reach disk
+        interactions = [*base.interactions, *recorded]
+        merged_meta = dict(base.meta)
+        merged_meta["runreplay"] = __version__
+        merged_meta["provider"] = merged_meta.get("provider") or detect_provider(recorded)
+        client = detect_client(recorded)
+        if client:
+            merged_meta["client"] = client
+        if not merged_meta.get("recorded_at"):
+            merged_meta["recorded_at"] = dt.datetime.fromtimestamp(first_at, dt.UTC).isoformat(timespec="milliseconds")
+        merged_meta.update(meta or {})
+        cassette = Cassette(interactions, merged_meta, target, timelines_json(interactions))
+        save(cassette, target)
+    return cassette
+
+
+def recorded_epoch(cassette: Cassette) -> float | None:
+    """Wall time (seconds since the epoch) of the cassette's first recorded request."""
+    stamp = cassette.meta.get("recorded_at")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+@contextlib.contextmanager
+def directory_lock(folder: Path) -> Iterator[None]:
+    """Serialise writers in one folder across processes (pytest-xdist workers)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: the atomic rename still prevents torn files
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
