@@ -8,6 +8,7 @@ from runreplay.cassette import Body, Headers, Interaction, Request, Response
 from runreplay.engine.matching import Matcher, make_key
 from runreplay.errors import ConfigError
 from runreplay.options import MatchConfig
+from runreplay.providers import check_match_headers
 
 
 def _req(method: str, url: str, body: Body | None = None, headers: list[tuple[str, str]] | None = None) -> Request:
@@ -72,7 +73,12 @@ def test_match_headers_option_and_refusal_of_volatile_ones() -> None:
     assert _key(v1, config) != _key(v2, config)
     assert _key(v1) == _key(v2)
     with pytest.raises(ConfigError, match="volatile"):
-        MatchConfig(match_headers=("x-stainless-os",))
+        MatchConfig(match_headers=("User-Agent",))
+    with pytest.raises(ConfigError, match=r"'x-stainless-os' is volatile \(OpenAI Assistants SDKs vary it\)"):
+        check_match_headers(["x-stainless-os"])
+    with pytest.raises(ConfigError, match="volatile"):
+        check_match_headers(["X-Coze-Client-User-Agent"])
+    check_match_headers(["openai-beta"])
 
 
 def test_repeated_requests_are_served_in_order_then_the_last_repeats() -> None:

@@ -261,3 +261,47 @@ def test_replay_options_unused_policy_and_inspection(
     typo = _run(pytester, "--runreplay-replay-mode=timelime")
     assert typo.ret == 4  # pytest's usage error
     typo.stderr.fnmatch_lines(["*invalid choice: 'timelime'*"])
+
+
+def test_pytest_markers_lists_every_keyword(pytester: pytest.Pytester) -> None:
+    from runreplay.options import option_names
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--markers")
+    line = next(line for line in result.outlines if line.startswith("@pytest.mark.runreplay("))
+    for name in ["cassette", *option_names()]:
+        assert f"{name}=" in line, name
+
+
+def test_one_precedence_for_every_keyword(pytester: pytest.Pytester) -> None:
+    """Command line, then marker, then ini file, then the default: the same for every keyword."""
+    pytester.makeini(
+        "[pytest]\n"
+        "runreplay_record_mode = once\n"
+        "runreplay_replay_mode = sequence\n"
+        "runreplay_unused = error\n"
+        "runreplay_tool_outputs = ids\n"
+        "runreplay_virtual_clock = false\n"
+        "runreplay_match_headers =\n    openai-beta\n"
+    )
+    pytester.makepyfile(
+        test_precedence="""
+        import pytest
+        from runreplay import Options, RecordMode, ReplayMode, ToolOutputs, UnusedPolicy, ValidatePolicy
+
+        @pytest.mark.runreplay(replay_mode="fast", unused="warn", validate="warn", match_host=True)
+        def test_options(runreplay_cassette):
+            assert runreplay_cassette.options == Options(
+                record_mode=RecordMode.ONCE,          # ini
+                replay_mode=ReplayMode.FAST,          # marker over ini
+                unused=UnusedPolicy.IGNORE,           # command line over marker and ini
+                tool_outputs=ToolOutputs.IDS,         # ini
+                validate=ValidatePolicy.WARN,         # marker
+                virtual_clock=False,                  # ini, a boolean
+                match_headers=("openai-beta",),       # ini, a list
+                match_host=True,                      # marker
+                scrub=runreplay_cassette.options.scrub,  # the project's [tool.runreplay.scrub]
+            )
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--runreplay-unused", "ignore")
+    result.assert_outcomes(passed=1)

@@ -32,7 +32,7 @@ from runreplay.engine.scrub import Scrubber
 from runreplay.engine.timeline import ResourceReplay
 from runreplay.errors import ConfigError, RunReplayError, UnmatchedRequestError
 from runreplay.options import OptionKeywords, Options, RecordMode, StreamOptions
-from runreplay.providers import find
+from runreplay.providers import check_match_headers, find
 from runreplay.scrub_rules import ScrubRules
 from runreplay.sse import SSEEvent
 
@@ -59,6 +59,7 @@ class Session:
         self.record_to = Path(record_to) if record_to is not None else None
         self.record_mode: RecordMode = self.options.record_mode
         self.match = self.options.match_config()
+        check_match_headers(self.match.match_headers)
         self.cassette = self._load_existing()
         self._replays = self.record_mode.replays(self._existed)
         self._records = self.record_mode.records(self._existed)

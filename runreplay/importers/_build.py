@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import runreplay
+from runreplay._version import __version__
 from runreplay.cassette import Cassette, Interaction
 from runreplay.importers._http import parse_time
 from runreplay.providers import detect_client, detect_provider
@@ -29,7 +29,7 @@ def build_cassette(exchanges: list[Exchange], fmt: str, source: Path) -> Cassett
     interactions = [e.interaction for e in exchanges]
     timeline = _best_timeline(exchanges)
     meta: dict[str, Any] = {
-        "runreplay": runreplay.__version__,
+        "runreplay": __version__,
         "provider": detect_provider(interactions),
     }
     client = detect_client(interactions)

@@ -95,6 +95,19 @@ class Message(OpenModel):
     reasoning_content: str | None = absent()
 
 
+class Conversation(OpenModel):
+    """A conversation: what ``/v1/conversation/create`` and ``/retrieve`` return."""
+
+    id: str
+    created_at: int
+    meta_data: dict[str, str] | None = None
+    last_section_id: str | None = absent()
+    name: str | None = absent()
+    creator_id: str | None = absent()
+    updated_at: int | None = absent()
+    connector_id: str | None = absent()
+
+
 class ResponseDetail(OpenModel):
     logid: str
 
@@ -118,6 +131,10 @@ class ChatResponse(Envelope):
 
 class MessageListResponse(Envelope):
     data: list[Message]
+
+
+class ConversationResponse(Envelope):
+    data: Conversation
 
 
 class ErrorResponse(Envelope):
@@ -190,6 +207,22 @@ class SubmitToolOutputsChatReq(OpenModel):
 class CancelChatsReq(OpenModel):
     conversation_id: str
     chat_id: str
+
+
+class CreateConversationReq(OpenModel):
+    """``POST /v1/conversation/create``: every field may be left out."""
+
+    bot_id: str | None = absent()
+    name: str | None = absent()
+    messages: list[EnterMessage] | None = None
+    connector_id: str | None = absent()
+    meta_data: dict[str, str] | None = None
+
+
+class ConversationIdQuery(OpenModel):
+    """``?conversation_id=`` of ``GET /v1/conversation/retrieve``."""
+
+    conversation_id: str
 
 
 class CreateChatsQuery(OpenModel):

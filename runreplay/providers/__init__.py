@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from runreplay.cassette import Interaction, Request
+from runreplay.errors import ConfigError
 from runreplay.providers.base import Lifecycle, Provider, Role, Route
 from runreplay.schema.catalog import TypeSpace
 
@@ -28,6 +29,7 @@ __all__ = [
     "Route",
     "Routed",
     "Unrouted",
+    "check_match_headers",
     "detect_client",
     "detect_provider",
     "find",
@@ -142,6 +144,14 @@ def detect_provider(interactions: Sequence[Interaction]) -> str | None:
         if owner is not None:
             votes[owner.name] += 1
     return votes.most_common(1)[0][0] if votes else None
+
+
+def check_match_headers(names: Sequence[str]) -> None:
+    """Refuse to match on a header some provider's SDK varies between runs."""
+    for name in names:
+        owner = next((p for p in registry() if p.volatile(name)), None)
+        if owner is not None:
+            raise ConfigError(f"header {name!r} is volatile ({owner.title} SDKs vary it) and cannot be matched on")
 
 
 def detect_client(interactions: Sequence[Interaction]) -> dict[str, str] | None:

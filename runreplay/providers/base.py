@@ -246,6 +246,8 @@ class Provider:
     id_prefixes: Mapping[str, str] = field(default_factory=dict)
     #: The client SDK and version a request's headers name, if this family's SDK sent it.
     client_of: Callable[[Headers], tuple[str, str] | None] = no_client
+    #: Request headers its SDKs vary between runs (retry counts, timeouts); ``x-*`` names a prefix.
+    volatile_headers: tuple[str, ...] = ()
     spec: VendorSpec | None = None
     #: Where the emulator serves the routes (the part of the base URL before the route paths).
     emulator_mount: str = ""
@@ -276,6 +278,10 @@ class Provider:
     def namespace(self, version: str) -> TypeSpace | None:
         name = self.namespaces.get(version)
         return namespaces()[name] if name else None
+
+    def volatile(self, header: str) -> bool:
+        name = header.lower()
+        return any(name.startswith(v[:-1]) if v.endswith("*") else name == v for v in self.volatile_headers)
 
     def lifecycle(self, kind: str | None) -> Lifecycle | None:
         return next((c for c in self.lifecycles if c.kind == kind), None)

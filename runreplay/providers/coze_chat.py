@@ -78,8 +78,16 @@ ROUTES = (
         resource_id=_CHAT_ID,
     ),
     route("GET|POST", "/v3/chat/message/list", "list_messages", "MessageListResponse", Role.LIST, query="ChatIdsQuery"),
-    route("POST", "/v1/conversation/create", "create_conversation", "ConversationResponse"),
-    route("GET", "/v1/conversation/retrieve", "retrieve_conversation", "ConversationResponse"),
+    route(
+        "POST",
+        "/v1/conversation/create",
+        "create_conversation",
+        "ConversationResponse",
+        request="CreateConversationReq",
+    ),
+    route(
+        "GET", "/v1/conversation/retrieve", "retrieve_conversation", "ConversationResponse", query="ConversationIdQuery"
+    ),
 )
 
 
@@ -134,6 +142,9 @@ SPEC = VendorSpec(
         SpecPair("coze/Message", component("ChatV3MessageDetail")),
         SpecPair("coze/EnterMessage", component("EnterMessage2")),
         SpecPair("coze/ToolOutput", component("ToolOutput")),
+        SpecPair("coze/Conversation", component("ConversationData")),
+        SpecPair("coze/CreateConversationReq", body_schema("/v1/conversation/create")),
+        SpecPair("coze/ConversationIdQuery", query_parameters("/v1/conversation/retrieve", "get"), parameters=True),
         *(
             SpecPair("coze/ChatResponse", reply_schema(path, method))
             for path, method in (
@@ -175,5 +186,6 @@ PROVIDER = Provider(
     stream_error=stream_error,
     lifecycles=(CHAT_LIFECYCLE,),
     client_of=client,
+    volatile_headers=("x-coze-client-user-agent",),
     spec=SPEC,
 )
