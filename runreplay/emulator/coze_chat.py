@@ -42,6 +42,7 @@ from runreplay.emulator.common import (
     sse_response,
     text_pieces,
 )
+from runreplay.providers.coze_chat import PROVIDER
 
 INVALID_PARAM = 4000
 CANNOT_CANCEL = 4104
@@ -102,7 +103,7 @@ def _user_text(message: Mapping[str, Any]) -> str:
 
 
 class CozeEmulator(Engine[ChatRecord]):
-    provider = "coze"
+    provider = PROVIDER.name
     settings: ClassVar[Mapping[str, str]] = {
         "coze_tool_bots": "bot ids whose chats ask for a function call (so does any bot id containing 'tool')",
     }

@@ -37,6 +37,7 @@ from runreplay.emulator.common import (
     sse_response,
     text_pieces,
 )
+from runreplay.providers.openai_assistants import PROVIDER
 
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 STREAM_STOPS = frozenset({"requires_action", "completed", "cancelled", "failed", "expired", "incomplete"})
@@ -110,7 +111,7 @@ def render(payload: JSON, v1: bool) -> JSON:
 
 
 class OpenAIEmulator(Engine[RunRecord]):
-    provider = "openai"
+    provider = PROVIDER.name
     settings: ClassVar[Mapping[str, str]] = {
         "poll_after_ms": "send openai-poll-after-ms with every run (the SDK's poll helpers then sleep that long)",
     }
@@ -123,14 +124,16 @@ class OpenAIEmulator(Engine[RunRecord]):
         self.runs: dict[str, RunRecord] = {}
 
     def new_id(self, kind: str) -> str:
-        """``run_emu000001`` plus 15 hash characters: 24 after the prefix, as real ids have."""
-        n = self.ids.next(kind)
-        digest = int.from_bytes(self.ids.digest(kind, n), "big")
+        """The provider's prefix for ``kind`` (``run``), ``_emu``, a counter and 15 hash
+        characters: 24 characters after the prefix, as real ids have."""
+        prefix = PROVIDER.id_prefixes[kind]
+        n = self.ids.next(prefix)
+        digest = int.from_bytes(self.ids.digest(prefix, n), "big")
         tail = []
         for _ in range(15):
             digest, rem = divmod(digest, 62)
             tail.append(_BASE62[rem])
-        return f"{kind}_emu{n:06d}{''.join(tail)}"
+        return f"{prefix}_emu{n:06d}{''.join(tail)}"
 
     def request_id(self) -> str:
         n = self.ids.next("req")
@@ -245,7 +248,7 @@ class OpenAIEmulator(Engine[RunRecord]):
     ) -> JSON:
         done = run is None
         message = {
-            "id": self.new_id("msg"),
+            "id": self.new_id("message"),
             "object": "thread.message",
             "created_at": self.clock.unix(at),
             "assistant_id": run.obj["assistant_id"] if run else None,
@@ -495,7 +498,7 @@ class OpenAIEmulator(Engine[RunRecord]):
         resources.update(body.get("tool_resources") or {})
         with self.lock:
             assistant = {
-                "id": self.new_id("asst"),
+                "id": self.new_id("assistant"),
                 "object": "assistant",
                 "created_at": self.clock.unix(self.clock.now()),
                 "name": body.get("name"),

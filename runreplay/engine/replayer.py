@@ -40,7 +40,13 @@ class Replayer:
     ) -> None:
         with paused_gc():  # thousands of keys and states that all survive: see paused_gc
             self.matcher = Matcher(interactions, match)
-            self.timelines: dict[str, Timeline] = build_timelines(self.matcher.interactions)
+            steps = [step_of(i.request) for i in self.matcher.interactions]
+            self.timelines: dict[str, Timeline] = build_timelines(self.matcher.interactions, steps)
+            #: The lifecycle step of each recorded request, by match key: a replayed request
+            #: with a recorded key is that step (routing it again would only cost time).
+            self._steps: dict[RequestKey, Step | None] = {}
+            for key, step in zip(self.matcher.keys, steps, strict=True):
+                self._steps.setdefault(key, step)
         self.match = match
         self.mode = mode
         self.tool_outputs = tool_outputs
@@ -56,13 +62,19 @@ class Replayer:
         """An interaction recorded during this session (new_episodes) becomes replayable."""
         with self._lock:
             self.matcher.add(interaction)
+            self._steps.setdefault(self.matcher.keys[-1], step_of(interaction.request))
 
     def key(self, request: Request) -> RequestKey:
         return make_key(request, self.match)
 
     def prepare(self, request: Request) -> Prepared:
         """Everything about ``request`` that does not depend on what was replayed before it."""
-        return Prepared(request, self.key(request), step_of(request) if self.timelines else None)
+        key = self.key(request)
+        if not self.timelines:
+            return Prepared(request, key, None)
+        # A request no recording matches can still be a submit whose tool outputs differ.
+        found = self._steps[key] if key in self._steps else step_of(request)
+        return Prepared(request, key, found)
 
     # ------------------------------------------------------------------ answering
 
@@ -95,7 +107,7 @@ class Replayer:
         return self.matcher.explain_miss(self.key(request), self.name)
 
     def _replay_for(self, found: Step) -> ResourceReplay | None:
-        key = found.key()
+        key = found.key
         timeline = self.timelines.get(key)
         if timeline is None:
             return None

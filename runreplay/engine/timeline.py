@@ -13,11 +13,11 @@ import bisect
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from runreplay.cassette import Interaction, Request
 from runreplay.options import ReplayMode
-from runreplay.providers import Routed, find
+from runreplay.providers import find
 from runreplay.providers.base import Lifecycle, Role, Route
 
 #: Clock jitter forgiven when comparing a replayed poll's time with recorded times: the
@@ -25,32 +25,34 @@ from runreplay.providers.base import Lifecycle, Role, Route
 TIMELINE_TOLERANCE_MS = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """A request's place in a resource's lifecycle."""
+class Step(NamedTuple):
+    """A request's place in a resource's lifecycle (a tuple: made for every request replayed)."""
 
     provider: str
     lifecycle: Lifecycle
     route: Route
+    role: Role
     resource_id: str | None
-
-    @property
-    def role(self) -> Role:
-        return self.route.role
-
-    def key(self, resource_id: str | None = None) -> str:
-        return f"{self.provider}:{self.lifecycle.kind}:{resource_id or self.resource_id}"
+    #: ``provider:kind:id``, the timeline's key (for a create: the id is in the reply, not here).
+    key: str
 
 
-def step_of(request: Request, routed: Routed | None = None) -> Step | None:
+def timeline_key(provider: str, kind: str, resource_id: str | None) -> str:
+    return f"{provider}:{kind}:{resource_id}"
+
+
+def step_of(request: Request) -> Step | None:
     """Where ``request`` stands in a lifecycle (None for requests outside every lifecycle)."""
-    routed = routed if routed is not None else find(request)
+    routed = find(request)
     if routed is None or routed.route.resource is None:
         return None
     lifecycle = routed.lifecycle
     if lifecycle is None:
         return None
-    return Step(routed.provider.name, lifecycle, routed.route, routed.resource_id(request))
+    provider, route = routed.provider.name, routed.route
+    resource_id = routed.resource_id(request)
+    key = timeline_key(provider, lifecycle.kind, resource_id)
+    return Step(provider, lifecycle, route, route.role, resource_id, key)
 
 
 # ---------------------------------------------------------------------------- timelines
@@ -128,7 +130,7 @@ class Timeline:
 
     @property
     def key(self) -> str:
-        return f"{self.provider}:{self.kind}:{self.resource_id}"
+        return timeline_key(self.provider, self.kind, self.resource_id)
 
     def statuses(self) -> list[str]:
         """The recorded statuses in order, each change once."""
@@ -155,11 +157,15 @@ class Timeline:
         }
 
 
-def build_timelines(interactions: Sequence[Interaction]) -> dict[str, Timeline]:
-    """Each resource's phases and states, in recorded order."""
+def build_timelines(
+    interactions: Sequence[Interaction], steps: Sequence[Step | None] | None = None
+) -> dict[str, Timeline]:
+    """Each resource's phases and states, in recorded order (``steps``: each interaction's
+    :func:`step_of`, when the caller has them already)."""
+    if steps is None:
+        steps = [step_of(i.request) for i in interactions]
     timelines: dict[str, Timeline] = {}
-    for index, interaction in enumerate(interactions):
-        step = step_of(interaction.request)
+    for index, (interaction, step) in enumerate(zip(interactions, steps, strict=True)):
         if step is None or step.role not in (Role.CREATE, Role.POLL, Role.MUTATE):
             continue
         obj = step.lifecycle.resource(interaction.response)
@@ -173,7 +179,7 @@ def build_timelines(interactions: Sequence[Interaction]) -> dict[str, Timeline]:
         resource_id = str(obj.get("id", "")) if obj is not None and step.role is Role.CREATE else step.resource_id
         if not resource_id:
             continue
-        key = step.key(resource_id)
+        key = timeline_key(step.provider, step.lifecycle.kind, resource_id)
         timeline = timelines.get(key)
         if timeline is None:
             timeline = timelines[key] = Timeline(step.provider, step.lifecycle, resource_id)

@@ -16,6 +16,8 @@ import pkgutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from runreplay.cassette import Interaction, Request
 from runreplay.errors import ConfigError
@@ -52,8 +54,7 @@ def provider_named(name: str) -> Provider:
     raise KeyError(f"no provider named {name!r} (known: {', '.join(p.name for p in registry())})")
 
 
-@dataclass(frozen=True, slots=True)
-class Routed:
+class Routed(NamedTuple):
     """The provider and route of one request, with its path parameters."""
 
     provider: Provider
@@ -71,14 +72,18 @@ class Routed:
 
 def find(request: Request) -> Routed | None:
     """The route of ``request``: among the providers that own its host, else among all."""
-    host = request.host
-    providers = registry()
-    owners = [p for p in providers if p.hosts.search(host)] or providers
-    for provider in owners:
+    for provider in _owners(request.parts.netloc) or registry():
         found = provider.find(request)
         if found is not None:
             return Routed(provider, found[0], found[1])
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _owners(netloc: str) -> tuple[Provider, ...]:
+    """The providers whose real API lives at this host (none for a local server or a proxy)."""
+    host = urlsplit(f"//{netloc}").hostname or ""
+    return tuple(p for p in registry() if p.hosts.search(host))
 
 
 @dataclass(frozen=True)
@@ -131,8 +136,8 @@ def match(interaction: Interaction, version: str | None = None) -> Match | Unrou
 
 
 def _host_owner(request: Request) -> Provider | None:
-    host = request.host
-    return next((p for p in registry() if p.hosts.search(host)), None)
+    owners = _owners(request.parts.netloc)
+    return owners[0] if owners else None
 
 
 def detect_provider(interactions: Sequence[Interaction]) -> str | None:

@@ -259,9 +259,9 @@ class Provider:
             path = path[found.end() :]
         # Only routes of this method and number of segments can match (a parameter never
         # spans a "/"); they are kept most specific first, so the first match wins.
-        for candidate in self._by_shape.get((request.method.upper(), path.rstrip("/").count("/")), ()):
+        for candidate in self._by_shape.get((request.method.upper(), path.count("/") - path.endswith("/")), ()):
             matched = candidate.regex.match(path)
-            if matched is not None and candidate.selected_by(request):
+            if matched is not None and (not candidate.when or candidate.selected_by(request)):
                 return candidate, matched.groupdict()
         return None
 
@@ -284,7 +284,11 @@ class Provider:
         return any(name.startswith(v[:-1]) if v.endswith("*") else name == v for v in self.volatile_headers)
 
     def lifecycle(self, kind: str | None) -> Lifecycle | None:
-        return next((c for c in self.lifecycles if c.kind == kind), None)
+        return self._lifecycles.get(kind) if kind is not None else None
+
+    @functools.cached_property
+    def _lifecycles(self) -> dict[str, Lifecycle]:
+        return {c.kind: c for c in self.lifecycles}
 
     def route_named(self, name: str) -> Route:
         for candidate in self.routes:
