@@ -15,7 +15,6 @@ cassette file per second. An orjson parse of the same file is the floor, for sca
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,19 +38,6 @@ from benchmarks.replay import PreloadedSession, timed_gets
 
 #: Validating replayed payloads may add at most 20% to the cost of replaying them.
 TARGET_VALIDATION_X = 1.2
-
-
-def _optional(module: str, *names: str) -> Callable[..., Any]:
-    """The first of ``names`` that ``module`` defines, or NotAvailable."""
-    try:
-        found = importlib.import_module(module)
-    except ImportError as exc:
-        raise NotAvailable(f"{module} cannot be imported ({exc})") from None
-    for name in names:
-        function = getattr(found, name, None)
-        if callable(function):
-            return function  # type: ignore[no-any-return]
-    raise NotAvailable(f"{module} has none of {', '.join(names)}")
 
 
 # --------------------------------------------------------------------------- validation
@@ -93,7 +79,8 @@ def _replay(driver: Driver, cset: CassetteSet, positions: list[int], *, validate
 
 def _validate_one(cset: CassetteSet) -> Callable[[], float]:
     def run() -> float:
-        validate_interaction = _optional("runreplay.validation", "validate_interaction")
+        from runreplay import validate_interaction
+
         interaction = cset.interactions[len(cset.interactions) // 2]
         rounds = 200
         start = clock()
@@ -136,10 +123,9 @@ def _orjson_parse(path: Path) -> Any:
 
 
 def _find_secrets(path: Path) -> Any:
-    find = _optional("runreplay.scrub", "find_secrets", "check", "scan")
-    from runreplay.cassette import load
+    from runreplay import find_secrets, load
 
-    return find(load(path))
+    return find_secrets(load(path))
 
 
 def _cli_check(path: Path) -> None:
@@ -147,7 +133,7 @@ def _cli_check(path: Path) -> None:
 
     from runreplay.cli import main
 
-    commands = getattr(main, "commands", {})
+    commands = main.commands
     if "scrub" not in commands:
         raise NotAvailable("the CLI has no scrub command")
     result = CliRunner().invoke(main, ["scrub", "--check", str(path)])

@@ -229,7 +229,7 @@ class Options:
     validate_replay: bool = field(default=True, metadata=_help("also check replayed payloads against the schemas"))
     scrub: ScrubRules | None = field(
         default=None,
-        metadata=_help("a ScrubRules; default: [tool.runreplay.scrub] of the project's pyproject.toml"),
+        metadata=_help("a ScrubRules (the plugin's default: [tool.runreplay.scrub] of pyproject.toml)"),
     )
 
     @classmethod

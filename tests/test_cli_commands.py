@@ -142,3 +142,18 @@ def test_every_error_path_is_one_paragraph_and_exit_2(broken: dict[str, Path], c
     assert "Traceback" not in result.output
     message = result.output.strip().split("\n\n")
     assert len(message) <= 2, f"one paragraph (plus click's usage line), got: {result.output!r}"
+
+
+def test_emulator_commands_name_the_extra_they_need_when_it_is_missing() -> None:
+    # A None entry in sys.modules makes an import fail, as if the package were not installed.
+    code = (
+        "import sys; sys.modules['uvicorn'] = None\n"
+        "from click.testing import CliRunner\n"
+        "from runreplay.cli import main\n"
+        "for args in (['emulate'], ['demo']):\n"
+        "    result = CliRunner().invoke(main, args)\n"
+        "    print(result.exit_code, result.output.strip().splitlines()[-1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        assert line.startswith("2 ") and "pip install 'runreplay[emulator]'" in line, out

@@ -119,3 +119,15 @@ def test_readme_examples_import_only_the_public_api() -> None:
     assert blocks, "the README has Python examples"
     private = re.findall(r"^\s*(?:from|import) (runreplay\.[\w.]+)", "\n".join(blocks), flags=re.MULTILINE)
     assert not private, f"README examples import internal modules: {sorted(set(private))}"
+
+
+def test_the_readme_options_table_lists_every_keyword_with_its_default() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    row = r"^\| `(\w+)` \| ?(?:`(runreplay_\w+)`)? ?\|[^|]*\| `([^`]*)` \|"
+    rows = re.findall(row, readme, flags=re.MULTILINE)
+    documented = {name: (ini, default) for name, ini, default in rows}
+    assert list(documented) == option_names()
+    for name, (ini, default) in documented.items():
+        value = getattr(Options(), name)
+        assert default == (value.value if hasattr(value, "value") else repr(value)), name
+        assert ini == ("" if name in ("streams", "scrub") else f"runreplay_{name}"), name

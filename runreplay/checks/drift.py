@@ -1,6 +1,6 @@
 """Drift: how recorded traffic differs from the documented types, with a severity each.
 
-Every finding of :func:`runreplay.validation.check_cassette` gets a severity from its
+Every finding of :func:`runreplay.checks.validation.check_cassette` gets a severity from its
 category, configurable in ``pyproject.toml``::
 
     [tool.runreplay.drift]

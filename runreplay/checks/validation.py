@@ -6,7 +6,8 @@ interaction is checked against the schema its route gives it (see
 the interaction, the JSON path inside the cassette file, what the schema expects and
 what was found::
 
-    from runreplay.validation import validate_interaction, format_violations
+    from runreplay import validate_interaction
+    from runreplay.checks.validation import format_violations
     problems = validate_interaction(interaction, index=3, cassette="cassettes/t.json")
     if problems:
         raise AssertionError(format_violations(problems))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +16,9 @@ from runreplay._version import __version__
 from runreplay.cli import cassettes, record, schemas
 from runreplay.cli.common import EXIT_FINDINGS, EXIT_OK, recording_files, usage_error
 from runreplay.errors import RunReplayError
+
+if TYPE_CHECKING:
+    from runreplay.emulator import Emulator
 
 
 class _Group(click.Group):
@@ -50,13 +53,14 @@ def demo(out: Path | None) -> None:
 
     Starts the built-in emulator on 127.0.0.1, records an OpenAI run with a function
     tool call and a Coze chat (polled and streamed), stops the emulator, replays both
-    with the network blocked and prints what was recorded and replayed. No API key, no
-    network.
+    with nothing listening (an unmatched request fails) and prints what was recorded
+    and replayed. No API key, no network.
 
     \b
     Example:
       runreplay demo --out demo-cassettes
     """
+    _emulator_class()  # the demo records from the emulator
     from runreplay.cli.demo import run_demo
 
     ok = run_demo(out, echo=click.echo)
@@ -94,7 +98,7 @@ def emulate(port: int, phase_seconds: float, poll_after_ms: int | None, coze_too
       runreplay emulate --port 8765
       # OpenAI: base_url="http://127.0.0.1:8765/v1"   Coze: base_url="http://127.0.0.1:8765"
     """
-    from runreplay.emulator import Emulator
+    emulator_class = _emulator_class()
 
     def ready(emulator: Emulator) -> None:
         click.echo(f"runreplay emulator on {emulator.base_url}  (Ctrl-C stops)")
@@ -102,7 +106,16 @@ def emulate(port: int, phase_seconds: float, poll_after_ms: int | None, coze_too
             click.echo(f"  {emulator.providers[name].title}: base_url={url!r}")
 
     settings: dict[str, Any] = {"poll_after_ms": poll_after_ms, "coze_tool_bots": coze_tool_bots}
-    Emulator(port=port, phase_seconds=phase_seconds, **settings).serve_forever(on_ready=ready)
+    emulator_class(port=port, phase_seconds=phase_seconds, **settings).serve_forever(on_ready=ready)
+
+
+def _emulator_class() -> type[Emulator]:
+    """The emulator, or a usage error saying which extra brings it."""
+    try:
+        from runreplay.emulator import Emulator
+    except ImportError as exc:
+        raise click.UsageError(str(exc)) from None
+    return Emulator
 
 
 @main.command("import")

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from runreplay.cassette import Interaction, Request, paused_gc
+from runreplay.engine._recent import Recent
 from runreplay.engine.matching import Matcher, RequestKey, make_key
+from runreplay.engine.scrub import Scrubber
 from runreplay.engine.timeline import ResourceReplay, Step, Timeline, build_timelines, step_of
 from runreplay.errors import UnmatchedRequestError
 from runreplay.options import MatchConfig, ReplayMode, ToolOutputs
@@ -26,6 +28,42 @@ class Prepared(NamedTuple):
     request: Request
     key: RequestKey
     found: Step | None
+
+
+class Preparer:
+    """Prepares each request for the replayer, remembering the last few (polls repeat them).
+
+    ``scrubber`` (when given) scrubs a request before it is keyed, so it compares in the
+    terms of a cassette that holds pseudonyms. A prepared form is reused for a request with
+    the same method, URL and body bytes, until the scrubber learns a new secret (which may
+    change a scrubbed form) or when headers take part in matching.
+    """
+
+    def __init__(self, replayer: Replayer, scrubber: Scrubber | None) -> None:
+        self.replayer = replayer
+        self.scrubber = scrubber
+        self._memo: Recent[tuple[str, str, bytes], Prepared] = Recent()
+        self._version = scrubber.version if scrubber is not None else 0
+        self._memoise = not replayer.match.match_headers
+
+    def prepare(self, request: Request, raw_body: bytes | None) -> Prepared:
+        scrubber = self.scrubber
+        version = scrubber.version if scrubber is not None else 0
+        if version != self._version:
+            self._memo.clear()
+            self._version = version
+        memo_key = None
+        if raw_body is not None and self._memoise:
+            memo_key = (request.method, request.url, raw_body)
+            prepared = self._memo.get(memo_key)
+            if prepared is not None:
+                return prepared
+        if scrubber is not None:
+            request = scrubber.for_matching(request)
+        prepared = self.replayer.prepare(request)
+        if memo_key is not None and (scrubber is None or scrubber.version == version):
+            self._memo.put(memo_key, prepared)
+        return prepared
 
 
 class Replayer:

@@ -21,12 +21,11 @@ from typing import Any, Unpack
 from runreplay.cassette import BodyKind, Cassette, Interaction, Request, Response, encode_body, load
 from runreplay.checks.validation import Violation
 from runreplay.engine import report
-from runreplay.engine._recent import Recent
 from runreplay.engine.clock import VirtualClock
 from runreplay.engine.interception import Interception
 from runreplay.engine.matching import Matcher
 from runreplay.engine.port import Reply
-from runreplay.engine.replayer import Prepared, Replayer
+from runreplay.engine.replayer import Preparer, Replayer
 from runreplay.engine.saving import recorded_epoch, save_recording
 from runreplay.engine.scrub import Scrubber
 from runreplay.engine.timeline import ResourceReplay
@@ -87,14 +86,12 @@ class Session:
         self._wall_start = time.time()
         self._stack: ExitStack | None = None
         self._streams_served = 0
-        #: Requests already prepared for matching, by method, URL and body bytes (see respond).
-        self._prepared: Recent[tuple[str, str, bytes], Prepared] = Recent()
-        self._prepared_version = self.scrubber.version
-        #: Scrubbing a request only helps it match where a recorded URL or body holds a
-        #: pseudonym (or one may be recorded now); otherwise it would only cost time.
-        self._scrub_requests = self.scrub_rules.enabled and (
+        # Scrubbing a request only helps it match where a recorded URL or body holds a
+        # pseudonym (or one may be recorded now); otherwise it would only cost time.
+        scrub_requests = self.scrub_rules.enabled and (
             self._records or any(_holds_pseudonym(i.request) for i in self.replayer.interactions)
         )
+        self._preparer = Preparer(self.replayer, self.scrubber if scrub_requests else None)
 
     def _load_existing(self) -> Cassette:
         self._existed = self.path.exists()
@@ -136,7 +133,7 @@ class Session:
         """
         if not self._replays:
             return None
-        prepared = self._prepare(request, raw_body)
+        prepared = self._preparer.prepare(request, raw_body)
         interaction = self.replayer.answer(prepared, self.replay_now_ms())
         if interaction is not None:
             if self.clock is not None and interaction.duration_ms:
@@ -167,27 +164,6 @@ class Session:
         options = self.stream_options if self.stream_options.applies_to(number) else _DEFAULT_STREAM
         routed = find(interaction.request) if options.error_at is not None else None
         return Reply(interaction, options, routed.provider.stream_error if routed is not None else _plain_error)
-
-    def _prepare(self, request: Request, raw_body: bytes | None) -> Prepared:
-        scrubber = self.scrubber
-        version = scrubber.version
-        if version != self._prepared_version:
-            # A value learnt since (scrubbed wherever it appears) may change a scrubbed form.
-            self._prepared.clear()
-            self._prepared_version = version
-        cache_key = None
-        if raw_body is not None and not self.match.match_headers:
-            cache_key = (request.method, request.url, raw_body)
-            prepared = self._prepared.get(cache_key)
-            if prepared is not None:
-                return prepared
-        if self._scrub_requests:
-            # The cassette holds pseudonyms; the request must be compared in the same terms.
-            request = scrubber.for_matching(request)
-        prepared = self.replayer.prepare(request)
-        if cache_key is not None and scrubber.version == version:
-            self._prepared.put(cache_key, prepared)
-        return prepared
 
     def replay_now_ms(self) -> int:
         """Milliseconds on the clock timelines are replayed against (virtual when active)."""
