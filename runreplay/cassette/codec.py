@@ -104,15 +104,20 @@ def _umask() -> int:
     return umask
 
 
+def read_file(path: Path, what: str) -> bytes:
+    """The bytes of ``path``, or a :class:`CassetteError` naming it (``what``: "cassette file")."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise CassetteError(f"{what} not found", path=path) from None
+    except OSError as exc:
+        raise CassetteError(f"cannot read {what}: {exc.strerror or exc}", path=path) from exc
+
+
 def load(path: str | os.PathLike[str]) -> Cassette:
     """Load a cassette file, raising :class:`CassetteError` naming the file and JSON location."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise CassetteError("cassette file not found", path=p) from None
-    except OSError as exc:
-        raise CassetteError(f"cannot read cassette: {exc}", path=p) from exc
+    data = read_file(p, "cassette file")
     with paused_gc():
         try:
             if len(data) > _json.LARGE:

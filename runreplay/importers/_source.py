@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from runreplay.cassette.codec import read_file
 from runreplay.errors import CassetteError
 from runreplay.importers._fields import Where
 
@@ -78,12 +79,7 @@ def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
 
 def read_document(path: Path) -> Document:
     """Parse ``path``. JSON is tried for text that starts like JSON, YAML otherwise."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CassetteError("file not found", path=path) from None
-    except OSError as exc:
-        raise CassetteError(f"cannot read file: {exc.strerror or exc}", path=path) from exc
+    raw = read_file(path, "file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
