@@ -148,3 +148,14 @@ def test_deviation_file_mistakes_name_the_entry(tmp_path: Path, entry: dict[str,
     path.write_text(yaml.safe_dump([entry]), encoding="utf-8")
     with pytest.raises(ConfigError, match=f"deviations.yaml: entry 1: .*{message}"):
         load_deviations(path)
+
+
+def test_check_spec_outside_a_checkout_asks_for_the_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runreplay.cli import schemas as cli_schemas
+
+    monkeypatch.setattr(cli_schemas, "SPEC_FOLDER", tmp_path / "nowhere")
+    result = CliRunner().invoke(schemas_command, ["check-spec", "--spec", f"openai={OPENAI_SPEC}"])
+    assert result.exit_code == 2
+    assert "no vendor spec for coze in" in result.output and "--spec PROVIDER=FILE" in result.output
+    both = ["check-spec", "--spec", f"openai={OPENAI_SPEC}", "--spec", f"coze={COZE_SPEC}"]
+    assert CliRunner().invoke(schemas_command, both).exit_code == 0

@@ -263,13 +263,21 @@ def check_spec_command(specs: tuple[str, ...], deviations: Path) -> None:
 
     with exit_2_on_errors():
         files: dict[str, str | Path] = dict(spec_files(SPEC_FOLDER))
-        for given in specs:
-            name, sep, file = given.partition("=")
+        given: set[str] = set()
+        for option in specs:
+            name, sep, file = option.partition("=")
             if not sep or not name or not file:
-                raise ConfigError(f"--spec {given!r}: write it as PROVIDER=FILE (providers: {', '.join(files)})")
+                raise ConfigError(f"--spec {option!r}: write it as PROVIDER=FILE (providers: {', '.join(files)})")
             if name not in files:
-                raise ConfigError(f"--spec {given!r}: no provider {name!r} has a vendor spec ({', '.join(files)})")
+                raise ConfigError(f"--spec {option!r}: no provider {name!r} has a vendor spec ({', '.join(files)})")
             files[name] = Path(file)
+            given.add(name)
+        absent = sorted(name for name, path in files.items() if name not in given and not Path(path).is_file())
+        if absent:
+            raise ConfigError(
+                f"no vendor spec for {', '.join(absent)} in {SPEC_FOLDER} (a checkout of the runreplay repository "
+                "has them there); give --spec PROVIDER=FILE for each"
+            )
         report = check_spec(files, deviations)
     click.echo(report.to_text(), nl=False)
     sys.exit(EXIT_OK if report.ok else EXIT_FINDINGS)
