@@ -19,7 +19,7 @@ import openai
 import pytest
 from openai.lib.streaming import AssistantEventHandler, AsyncAssistantEventHandler
 
-from runreplay import StreamOptions, use_cassette
+from runreplay import StreamOptions, UnmatchedRequestError, use_cassette
 from runreplay.cassette import load
 from runreplay.emulator import Emulator
 
@@ -114,7 +114,7 @@ class Collect(AssistantEventHandler):
         self.names.append(event.event)
 
 
-def _stream_with_tool_call(base_url: str, timed: Timed) -> dict[str, Any]:
+def _stream_with_tool_call(base_url: str, timed: Timed, output: str = "shipped") -> dict[str, Any]:
     client = _openai(base_url)
     runs = client.beta.threads.runs
     assistant_id, thread_id = _setup(client, [TOOL])
@@ -128,7 +128,7 @@ def _stream_with_tool_call(base_url: str, timed: Timed) -> dict[str, Any]:
     with runs.submit_tool_outputs_stream(
         thread_id=thread_id,
         run_id=run.id,
-        tool_outputs=[{"tool_call_id": c.id, "output": "shipped"} for c in calls],
+        tool_outputs=[{"tool_call_id": c.id, "output": output} for c in calls],
         event_handler=second,
     ) as stream:
         stream.until_done()
@@ -219,7 +219,7 @@ def _coze_events(stream: Any) -> list[tuple[str, Any]]:
     ]
 
 
-def _coze_tool_stream(base_url: str, timed: Timed) -> dict[str, Any]:
+def _coze_tool_stream(base_url: str, timed: Timed, output: str = "sunny, 21C") -> dict[str, Any]:
     coze = cozepy.Coze(auth=cozepy.TokenAuth("pat_test"), base_url=base_url)
     question = [cozepy.Message.build_user_question_text("Weather in Paris?")]
     first: list[Any] = []
@@ -229,7 +229,7 @@ def _coze_tool_stream(base_url: str, timed: Timed) -> dict[str, Any]:
     chat = first[-1].chat
     assert first[-1].event == cozepy.ChatEventType.CONVERSATION_CHAT_REQUIRES_ACTION
     calls = chat.required_action.submit_tool_outputs.tool_calls
-    outputs = [cozepy.ToolOutput(tool_call_id=c.id, output="sunny, 21C") for c in calls]
+    outputs = [cozepy.ToolOutput(tool_call_id=c.id, output=output) for c in calls]
     second = coze.chat.submit_tool_outputs(
         conversation_id=chat.conversation_id, chat_id=chat.id, tool_outputs=outputs, stream=True
     )
@@ -403,3 +403,29 @@ def test_two_concurrent_streams_are_recorded_in_request_order(tmp_path: Path) ->
     times = [i.at_ms for i in stored]
     assert times == sorted(times)
     assert sum(1 for i in stored if i.response.body.kind == "sse") == 2
+
+
+# ---------------------------------------------------------------------------- tool calls of streamed runs
+
+
+@pytest.mark.parametrize(
+    ("flow", "base", "offline", "kind"),
+    [(_stream_with_tool_call, "openai", OFFLINE_OPENAI, "run"), (_coze_tool_stream, "coze", OFFLINE_COZE, "chat")],
+    ids=["openai", "coze"],
+)
+def test_a_streamed_run_checks_its_tool_outputs_like_a_polled_one(
+    tmp_path: Path, flow: Any, base: str, offline: str, kind: str
+) -> None:
+    """A run or chat that lives only in streams has a timeline, and its submit is checked."""
+    path = tmp_path / "stream.json"
+    with Emulator(port=0, phase_seconds=PHASE) as emulator, use_cassette(path, record_mode="once"):
+        flow(emulator.url(base), Timed())
+    differ = rf"tool outputs differ from the recording for \S+ {kind} "
+    with pytest.raises(UnmatchedRequestError, match=differ), use_cassette(path, unused="ignore"):
+        flow(offline, Timed(), output="changed")
+    with use_cassette(path, tool_outputs="ids") as session:
+        flow(offline, Timed(), output="changed")
+    (resource,) = session.resources
+    assert resource.timeline.kind == kind
+    assert resource.states[-1] == "completed" and resource.finished
+    assert [p.trigger_name for p in resource.timeline.phases][1:] == ["submit_tool_outputs"]

@@ -12,14 +12,23 @@ import threading
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from runreplay.cassette import Interaction, Request, paused_gc
+from runreplay.cassette import Body, BodyKind, Interaction, Request, Response, paused_gc
 from runreplay.engine._recent import Recent
 from runreplay.engine.matching import Matcher, RequestKey, make_key
 from runreplay.engine.scrub import Scrubber
-from runreplay.engine.timeline import ResourceReplay, Step, Timeline, build_timelines, step_of
+from runreplay.engine.timeline import (
+    ResourceReplay,
+    Step,
+    Timeline,
+    build_timelines,
+    step_of,
+    streamed_resource,
+    timeline_key,
+)
 from runreplay.errors import UnmatchedRequestError
 from runreplay.options import MatchConfig, ReplayMode, ToolOutputs
 from runreplay.providers.base import Role
+from runreplay.sse import SSEEvent
 
 
 class Prepared(NamedTuple):
@@ -78,18 +87,23 @@ class Replayer:
     ) -> None:
         with paused_gc():  # thousands of keys and states that all survive: see paused_gc
             self.matcher = Matcher(interactions, match)
-            steps = [step_of(i.request) for i in self.matcher.interactions]
-            self.timelines: dict[str, Timeline] = build_timelines(self.matcher.interactions, steps)
-            #: The lifecycle step of each recorded request, by match key: a replayed request
-            #: with a recorded key is that step (routing it again would only cost time).
+            #: The lifecycle step of each recorded interaction, in order.
+            self.steps: list[Step | None] = [step_of(i.request) for i in self.matcher.interactions]
+            self.timelines: dict[str, Timeline] = build_timelines(self.matcher.interactions, self.steps)
+            #: The same steps by match key: a replayed request with a recorded key is that
+            #: step (routing it again would only cost time).
             self._steps: dict[RequestKey, Step | None] = {}
-            for key, step in zip(self.matcher.keys, steps, strict=True):
+            for key, step in zip(self.matcher.keys, self.steps, strict=True):
                 self._steps.setdefault(key, step)
         self.match = match
         self.mode = mode
         self.tool_outputs = tool_outputs
         self.name = name
         self.resources: dict[str, ResourceReplay] = {}
+        #: Whether any recorded request belongs to a lifecycle (else none is looked up).
+        self._lifecycles = any(step is not None for step in self.steps)
+        #: The recorded streams of each resource, by timeline key (built on first use).
+        self._streams: dict[str, list[int]] | None = None
         self._lock = threading.Lock()
 
     @property
@@ -100,7 +114,10 @@ class Replayer:
         """An interaction recorded during this session (new_episodes) becomes replayable."""
         with self._lock:
             self.matcher.add(interaction)
-            self._steps.setdefault(self.matcher.keys[-1], step_of(interaction.request))
+            step = step_of(interaction.request)
+            self.steps.append(step)
+            self._steps.setdefault(self.matcher.keys[-1], step)
+            self._streams = None  # rebuilt on next use
 
     def key(self, request: Request) -> RequestKey:
         return make_key(request, self.match)
@@ -108,7 +125,7 @@ class Replayer:
     def prepare(self, request: Request) -> Prepared:
         """Everything about ``request`` that does not depend on what was replayed before it."""
         key = self.key(request)
-        if not self.timelines:
+        if not self._lifecycles:
             return Prepared(request, key, None)
         # A request no recording matches can still be a submit whose tool outputs differ.
         found = self._steps[key] if key in self._steps else step_of(request)
@@ -128,7 +145,13 @@ class Replayer:
                     state = replay.serve_poll(self.mode, now_ms)
                     self.matcher.used.add(state.interaction)
                     return self.interactions[state.interaction]
-            if found is not None and found.route.name == found.lifecycle.submit:
+            if found is not None and found.role is Role.STREAM_RESUME:
+                resumed = self._resume(request, found)
+                if resumed is not None:
+                    if self.matcher.has(key):
+                        self.matcher.take(key)  # a recorded resume is covered by this one
+                    return resumed
+            if found is not None and found.answered is not None:
                 checked = self._check_tool_outputs(request, found)
                 if checked is not None:
                     self.matcher.used.add(checked)
@@ -168,31 +191,36 @@ class Replayer:
     # ------------------------------------------------------------------ tool calls
 
     def _check_tool_outputs(self, request: Request, found: Step) -> int | None:
-        """Compare a submit_tool_outputs with the recorded one for the resource's next phase.
+        """Compare an answer to tool calls with the recorded answer to the same resource's calls.
 
-        Returns the recorded interaction to replay when the policy accepts the request,
-        None to fall back to plain matching, and raises when ids are missing or extra.
+        The recorded answer is the first one not replayed yet on the same route for the same
+        resource (a run's submit_tool_outputs, a response created with function call
+        outputs), whether that resource was polled or streamed. Returns the recorded
+        interaction to replay when the policy accepts the request, None to fall back to
+        plain matching, and raises when ids are missing or extra.
         """
         lifecycle = found.lifecycle
-        if lifecycle.tool_outputs is None:
-            return None
-        replay = self._replay_for(found)
-        if replay is None:
-            return None
+        outputs = lifecycle.tool_outputs
+        if outputs is None or (lifecycle.answers is not None and not outputs(request.body.json_value)):
+            return None  # a create that answers nothing is just a create
         expected_index = next(
             (
-                p.trigger
-                for n, p in enumerate(replay.timeline.phases)
-                if n > replay.phase and p.trigger_name == lifecycle.submit
+                index
+                for index, step in enumerate(self.steps)
+                if step is not None
+                and step.route is found.route
+                and step.answered == found.answered
+                and index not in self.matcher.used
+                and outputs(self.interactions[index].request.body.json_value)
             ),
             None,
         )
         if expected_index is None:
             return None
         recorded_request = self.interactions[expected_index].request
-        recorded = lifecycle.tool_outputs(recorded_request.body.json_value)
-        submitted = lifecycle.tool_outputs(request.body.json_value)
-        label = f"{found.provider} {lifecycle.kind} {found.resource_id}"
+        recorded = outputs(recorded_request.body.json_value)
+        submitted = outputs(request.body.json_value)
+        label = f"{found.provider} {lifecycle.kind} {found.answered}"
         missing = [i for i in recorded if i not in submitted]
         extra = [i for i in submitted if i not in recorded]
         if missing or extra:
@@ -214,6 +242,51 @@ class Replayer:
                 "Use tool_outputs='ids' to match on tool_call_ids only."
             )
         return expected_index if self.tool_outputs is ToolOutputs.IDS else None
+
+    # ------------------------------------------------------------------ stream resumes
+
+    def _resume(self, request: Request, found: Step) -> Interaction | None:
+        """A resumed stream: the resource's recorded events after the one the request names.
+
+        Every recorded stream of the resource contributes (the first one may have been cut
+        where the client resumed it), each event once, in stream order; the resume request
+        itself need not have been recorded.
+        """
+        position = found.lifecycle.event_position
+        cursor_name = found.route.cursor
+        if position is None or cursor_name is None:
+            return None
+        indexes = self._recorded_streams().get(found.key)
+        if not indexes:
+            return None
+        cursor = next((v for k, v in request.query() if k == cursor_name), "")
+        after = int(cursor) if cursor.lstrip("-").isdigit() else -1
+        events: dict[int, SSEEvent] = {}
+        for index in indexes:
+            for event in self.interactions[index].response.body.events:
+                number = position(event)
+                if number is not None and number > after:
+                    events.setdefault(number, event)
+        first = self.interactions[indexes[0]]
+        for index in indexes:
+            self.matcher.used.add(index)
+        body = Body.sse([events[n] for n in sorted(events)], first.response.body.framing)
+        response = Response(first.response.status, first.response.headers, body, first.response.reason)
+        return Interaction(request, response, at_ms=first.at_ms)
+
+    def _recorded_streams(self) -> dict[str, list[int]]:
+        """Indexes of the recorded event streams of each resource, by timeline key."""
+        if self._streams is None:
+            streams: dict[str, list[int]] = {}
+            for index, (interaction, step) in enumerate(zip(self.interactions, self.steps, strict=True)):
+                if step is None or interaction.response.body.kind is not BodyKind.SSE:
+                    continue
+                obj = streamed_resource(step.lifecycle, interaction.response.body)
+                resource_id = str(obj.get("id")) if obj is not None and obj.get("id") else step.resource_id
+                if resource_id:
+                    streams.setdefault(timeline_key(step.provider, step.lifecycle.kind, resource_id), []).append(index)
+            self._streams = streams
+        return self._streams
 
     # ------------------------------------------------------------------ afterwards
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from runreplay.cassette import Interaction, Request
+from runreplay.cassette import Body, BodyKind, Interaction, Request
 from runreplay.options import ReplayMode
 from runreplay.providers import find
 from runreplay.providers.base import Lifecycle, Role, Route
@@ -35,6 +35,8 @@ class Step(NamedTuple):
     resource_id: str | None
     #: ``provider:kind:id``, the timeline's key (for a create: the id is in the reply, not here).
     key: str
+    #: For a request that answers tool calls: the id of the resource that asked for them.
+    answered: str | None = None
 
 
 def timeline_key(provider: str, kind: str, resource_id: str | None) -> str:
@@ -52,7 +54,23 @@ def step_of(request: Request) -> Step | None:
     provider, route = routed.provider.name, routed.route
     resource_id = routed.resource_id(request)
     key = timeline_key(provider, lifecycle.kind, resource_id)
-    return Step(provider, lifecycle, route, route.role, resource_id, key)
+    answered = None
+    if route.name == lifecycle.submit:
+        answers = lifecycle.answers
+        answered = answers.read(request, routed.params) if answers is not None else resource_id
+    return Step(provider, lifecycle, route, route.role, resource_id, key, answered)
+
+
+def streamed_resource(lifecycle: Lifecycle, body: Body) -> dict[str, Any] | None:
+    """The last state of its resource a stream showed (``None``: not a stream, or no such event)."""
+    if body.kind is not BodyKind.SSE or lifecycle.event_resource is None:
+        return None
+    found = None
+    for event in body.events:
+        obj = lifecycle.event_resource(event)
+        if isinstance(obj, dict) and "status" in obj:
+            found = obj
+    return found
 
 
 # ---------------------------------------------------------------------------- timelines
@@ -168,7 +186,9 @@ def build_timelines(
     for index, (interaction, step) in enumerate(zip(interactions, steps, strict=True)):
         if step is None or step.role not in (Role.CREATE, Role.POLL, Role.MUTATE):
             continue
-        obj = step.lifecycle.resource(interaction.response)
+        obj = step.lifecycle.resource(interaction.response) or streamed_resource(
+            step.lifecycle, interaction.response.body
+        )
         if obj is not None:
             status = str(obj["status"])
         elif step.role is Role.POLL and interaction.response.status >= 400:

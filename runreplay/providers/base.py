@@ -102,6 +102,8 @@ class Route:
     resource_id: Ref | None = None
     #: Why the emulator does not serve this route (``None``: it does).
     not_emulated: str | None = None
+    #: For a stream resume: the query parameter naming the last event the client saw.
+    cursor: str | None = None
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -162,8 +164,15 @@ class Lifecycle:
     terminal: frozenset[str]
     unwrap: Callable[[Any], Any] = lambda body: body
     submit: str | None = None
+    #: Where a ``submit`` request names the resource whose tool calls it answers (``None``:
+    #: its own resource id, as a run's submit_tool_outputs does).
+    answers: Ref | None = None
     tool_outputs: Callable[[Any], dict[str, str]] | None = None
     required_calls: Callable[[Any], list[str]] | None = None
+    #: The resource object a stream event carries, if any (the id of a streamed resource).
+    event_resource: Callable[[SSEEvent], Any] | None = None
+    #: An event's position in its stream, as a resume request counts it.
+    event_position: Callable[[SSEEvent], int | None] | None = None
 
     def resource(self, response: Response) -> dict[str, Any] | None:
         """The resource object a successful JSON reply carries (it has a ``status``)."""

@@ -96,6 +96,12 @@ def _data(body: Any) -> Any:
     return body.get("data") if isinstance(body, dict) else None
 
 
+def chat_of_event(event: SSEEvent) -> Any:
+    """The chat a ``conversation.chat.<status>`` event carries."""
+    name = event.event or ""
+    return event.data if name.startswith("conversation.chat.") and event.data_is_json else None
+
+
 CHAT_LIFECYCLE = Lifecycle(
     kind="chat",
     terminal=frozenset({"completed", "failed", "canceled"}),
@@ -103,6 +109,7 @@ CHAT_LIFECYCLE = Lifecycle(
     submit="submit_tool_outputs",
     tool_outputs=submitted_tool_outputs,
     required_calls=requested_tool_calls,
+    event_resource=chat_of_event,
 )
 
 

@@ -10,6 +10,7 @@ shut down on 2026-08-26; its recordings keep replaying.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from runreplay.cassette import Headers, Request, Response
 from runreplay.providers.base import (
@@ -92,12 +93,21 @@ ROUTES = (
 )
 
 
+def run_of_event(event: SSEEvent) -> Any:
+    """The run a ``thread.run.<status>`` event carries (step and message events carry other objects)."""
+    name = event.event or ""
+    if name.startswith("thread.run.") and not name.startswith("thread.run.step") and event.data_is_json:
+        return event.data
+    return None
+
+
 RUN_LIFECYCLE = Lifecycle(
     kind="run",
     terminal=frozenset({"completed", "failed", "cancelled", "expired", "incomplete"}),
     submit="submit_tool_outputs",
     tool_outputs=submitted_tool_outputs,
     required_calls=requested_tool_calls,
+    event_resource=run_of_event,
 )
 
 
