@@ -10,6 +10,7 @@ import click
 from _paths import TRAFFIC
 from click.testing import CliRunner
 
+from runreplay.cli.common import recording_files
 from runreplay.cli.schemas import COMMANDS, validate
 from runreplay.cli.schemas import schemas as schemas_command
 
@@ -33,7 +34,9 @@ def _broken_run(tmp_path: Path) -> Path:
 def test_clean_folders_exit_0() -> None:
     result = _invoke(str(ROOT / "cassettes"), str(REAL))  # cassettes and other tools' recordings
     assert result.exit_code == 0, result.output
-    assert result.output.strip().endswith("validate: 0 violation(s) in 0 of 26 cassette(s)")
+    count = len(recording_files([ROOT / "cassettes", REAL]))
+    assert count > 20
+    assert result.output.strip().endswith(f"validate: 0 violation(s) in 0 of {count} cassette(s)")
     assert f"{POLLING}: ok" in result.output
 
 

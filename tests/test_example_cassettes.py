@@ -9,7 +9,7 @@ import pytest
 
 from runreplay import find_secrets, use_cassette
 from runreplay.cassette import load
-from runreplay.cli.demo import coze_chat, openai_tool_run
+from runreplay.cli.demo import coze_chat, openai_background_response, openai_tool_run
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 ALL = sorted(CASSETTES.rglob("*.json"))
@@ -19,6 +19,7 @@ SECRET = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|pat_[A-Za-z0-9]{8,}|Bearer\s+(?!sc
 def test_examples_exist() -> None:
     assert {p.relative_to(CASSETTES).as_posix() for p in ALL} >= {
         "demo/openai_tool_run.json",
+        "demo/openai_background_response.json",
         "demo/coze_chat.json",
         "imported/openllmetry_v2__test_new_assistant_with_polling.json",
         "imported/openai-dotnet__StreamingToolCall.json",
@@ -48,4 +49,13 @@ def test_demo_coze_cassette_replays_offline() -> None:
     assert result["chat"]["status"] == "completed"
     assert result["stream_events"][0] == "conversation.chat.created"
     assert result["answers"]
+    assert session.unused() == []
+
+
+def test_demo_background_response_cassette_replays_offline() -> None:
+    with use_cassette(CASSETTES / "demo" / "openai_background_response.json") as session:
+        result = openai_background_response("http://127.0.0.1:9/v1")
+    assert result["statuses"] == ["queued", "in_progress", "completed"] * 2
+    assert result["calls"] == ["get_weather"] and "celsius" in result["text"]
+    assert [r.states for r in session.resources] == [["queued", "in_progress", "completed"]] * 2
     assert session.unused() == []

@@ -197,7 +197,7 @@ def test_meta_and_timing(real: tuple[Path, list[dict[str, Any]], Cassette]) -> N
     path, _, cassette = real
     meta = cassette.meta
     assert meta["runreplay"] == runreplay.__version__
-    assert meta["provider"] == "openai"
+    assert meta["provider"] == {"openai-assistants": "openai", "openai-responses": "openai-responses"}[path.parent.name]
     assert meta["source"] == {"format": detect_format(path), "file": path.name}
     at = [i.at_ms for i in cassette]
     assert at[0] == 0

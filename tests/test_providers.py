@@ -25,7 +25,7 @@ IDS = [f"{p.name}:{r.name}" for p, r in ROUTES]
 
 
 def test_the_registry_finds_every_provider_module() -> None:
-    assert [p.name for p in registry()] == ["coze", "openai"]
+    assert [p.name for p in registry()] == ["coze", "openai", "openai-responses"]
     assert all(isinstance(p, Provider) for p in registry())
 
 
@@ -85,7 +85,10 @@ def test_every_lifecycle_has_its_routes() -> None:
             roles = {r.role for r in provider.routes if r.resource == lifecycle.kind}
             assert {Role.CREATE, Role.POLL} <= roles, f"{provider.name} {lifecycle.kind}"
             if lifecycle.submit is not None:
-                assert provider.route_named(lifecycle.submit).role is Role.MUTATE
+                # An answer to tool calls moves its own resource on (a run's submit), or creates
+                # the next resource, naming the one it answers (a response's previous_response_id).
+                submit = provider.route_named(lifecycle.submit)
+                assert submit.role is (Role.MUTATE if lifecycle.answers is None else Role.CREATE)
             assert lifecycle.terminal
 
 

@@ -17,22 +17,30 @@ from runreplay.checks.spec import (
     check_spec,
     compare,
     differences,
+    event_names,
     load_deviations,
     load_spec,
     resolve_pointer,
+    spec_files,
 )
 from runreplay.cli.schemas import schemas as schemas_command
 from runreplay.errors import ConfigError
 
 OPENAI_SPEC = SPECS / "openai-openapi.yaml"
 COZE_SPEC = SPECS / "coze-openapi.yaml"
-SPEC_FILES = {"openai": OPENAI_SPEC, "coze": COZE_SPEC}
+#: Every provider's vendor spec, from the repository's copies (the providers name the files).
+SPEC_FILES = spec_files(SPECS)
 DEVIATIONS = schema.DEFAULT_DIR / "deviations.yaml"
+
+
+def test_every_provider_with_a_spec_has_its_copy_in_the_repository() -> None:
+    assert set(SPEC_FILES) == {"coze", "openai", "openai-responses"}
+    assert all(path.is_file() for path in SPEC_FILES.values())
 
 
 @pytest.fixture(scope="module")
 def specs() -> dict[str, Any]:
-    return {"openai": load_spec(OPENAI_SPEC), "coze": load_spec(COZE_SPEC)}
+    return {name: load_spec(path) for name, path in SPEC_FILES.items()}
 
 
 def test_our_schemas_match_the_specs_up_to_the_reviewed_deviations() -> None:
@@ -156,6 +164,143 @@ def test_check_spec_outside_a_checkout_asks_for_the_specs(tmp_path: Path, monkey
     monkeypatch.setattr(cli_schemas, "SPEC_FOLDER", tmp_path / "nowhere")
     result = CliRunner().invoke(schemas_command, ["check-spec", "--spec", f"openai={OPENAI_SPEC}"])
     assert result.exit_code == 2
-    assert "no vendor spec for coze in" in result.output and "--spec PROVIDER=FILE" in result.output
-    both = ["check-spec", "--spec", f"openai={OPENAI_SPEC}", "--spec", f"coze={COZE_SPEC}"]
-    assert CliRunner().invoke(schemas_command, both).exit_code == 0
+    assert "no vendor spec for coze, openai-responses in" in result.output
+    assert "--spec PROVIDER=FILE" in result.output
+    every = ["check-spec", *(f"--spec={name}={path}" for name, path in SPEC_FILES.items())]
+    assert CliRunner().invoke(schemas_command, every).exit_code == 0
+
+
+# --------------------------------------------------------------------------- checker behaviours
+# Small hand-written spec fragments against our real schemas, through the module's functions.
+
+
+def _schemas(**components: Any) -> dict[str, Any]:
+    return {"components": {"schemas": components}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+#: The spec's way of writing a stored item: the item, plus an allOf extension with id,
+#: created_by and a second status enumeration.
+_STORED_COMPUTER_OUTPUT = _schemas(
+    ComputerToolCallOutput={
+        "type": "object",
+        "properties": {
+            "type": {"type": "string", "enum": ["computer_call_output"]},
+            "id": {"type": "string"},
+            "call_id": {"type": "string"},
+            "acknowledged_safety_checks": {"type": "array", "items": {"type": "object"}},
+            "output": {"type": "object"},
+            "status": {"type": "string", "enum": ["in_progress", "completed", "incomplete"]},
+        },
+    },
+    ComputerCallOutputStatus={"type": "string", "enum": ["completed", "incomplete", "failed"]},
+    ComputerToolCallOutputResource={
+        "allOf": [
+            _ref("ComputerToolCallOutput"),
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "status": _ref("ComputerCallOutputStatus"),
+                    "created_by": {"type": "string"},
+                },
+            },
+        ]
+    },
+)
+
+
+def test_the_parts_of_an_allof_are_one_object() -> None:
+    key = "openai/responses/ComputerCallOutput"
+    document = _STORED_COMPUTER_OUTPUT
+    assert compare(key, document, _ref("ComputerToolCallOutputResource")) == []
+    # Inside a tagged union too: the extension is no untagged variant of its own.
+    union = {"type": "array", "items": {"oneOf": [_ref("ComputerToolCallOutputResource")]}}
+    ours_list = "openai/responses/ResponseItemList"
+    found = set(compare(ours_list, document, {"type": "object", "properties": {"data": union}}))
+    assert not {d for d in found if d.path == "$.data[]" and d.item == ""}
+    assert not {d for d in found if d.path == "$.data[]<computer_call_output>"}
+    # A field of the extension still counts: without it, ours has one the spec lacks.
+    edited = copy.deepcopy(document)
+    del resolve_pointer(edited, "/components/schemas/ComputerToolCallOutputResource/allOf/1/properties")["created_by"]
+    assert compare(key, edited, _ref("ComputerToolCallOutputResource")) == [
+        Difference(key, "$<computer_call_output>", "field", "ours", "created_by")
+    ]
+
+
+def test_the_enumerations_of_one_field_in_several_parts_add_up() -> None:
+    key = "openai/responses/ComputerCallOutput"
+    edited = copy.deepcopy(_STORED_COMPUTER_OUTPUT)
+    # "failed" is only in the extension's enumeration: ours allows it, and so does the spec.
+    assert compare(key, edited, _ref("ComputerToolCallOutputResource")) == []
+    resolve_pointer(edited, "/components/schemas/ComputerCallOutputStatus")["enum"] = ["completed", "cancelled"]
+    assert compare(key, edited, _ref("ComputerToolCallOutputResource")) == [
+        Difference(key, "$<computer_call_output>.status", "value", "ours", "failed"),
+        Difference(key, "$<computer_call_output>.status", "value", "spec", "cancelled"),
+    ]
+
+
+def _compound_filter(operators: list[str]) -> dict[str, Any]:
+    return _schemas(
+        ComparisonFilter={
+            "type": "object",
+            "properties": {
+                "type": {"type": "string", "enum": ["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]},
+                "key": {"type": "string"},
+                "value": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]},
+            },
+        },
+        CompoundFilter={
+            "$recursiveAnchor": True,
+            "type": "object",
+            "properties": {
+                "type": {"type": "string", "enum": operators},
+                "filters": {
+                    "type": "array",
+                    "items": {"oneOf": [_ref("ComparisonFilter"), {"$recursiveRef": "#"}]},
+                },
+            },
+        },
+    )
+
+
+def test_a_recursive_ref_resolves_to_the_enclosing_anchor() -> None:
+    key = "openai/responses/CompoundFilter"
+    document = _compound_filter(["and", "or"])
+    assert compare(key, document, _ref("CompoundFilter")) == []
+    # Passed as the resolved schema itself, the anchor is that schema.
+    assert compare(key, document, resolve_pointer(document, "/components/schemas/CompoundFilter")) == []
+    # Compared structurally, level after level: a new operator shows at every nesting.
+    found = set(compare(key, _compound_filter(["and", "or", "not"]), _ref("CompoundFilter")))
+    for path in ("$.type", "$.filters[].type", "$.filters[].filters[].type"):
+        assert Difference(key, path, "value", "spec", "not") in found
+
+
+def test_stream_events_named_by_their_type_are_listed() -> None:
+    document = _schemas(
+        CreatedEvent={"type": "object", "properties": {"type": {"type": "string", "enum": ["response.created"]}}},
+        DeltaEvent={"type": "object", "properties": {"type": {"const": "response.output_text.delta"}}},
+        StreamEvent={"anyOf": [_ref("CreatedEvent"), _ref("DeltaEvent")]},
+    )
+    assert event_names(document, _ref("StreamEvent")) == {"response.created", "response.output_text.delta"}
+    # An event property, where there is one, names the event (Assistants, Coze).
+    named = _schemas(
+        RunEvent={
+            "type": "object",
+            "properties": {"event": {"type": "string", "enum": ["thread.run.created"]}, "type": {"const": "x"}},
+        }
+    )
+    assert event_names(named, _ref("RunEvent")) == {"thread.run.created"}
+
+
+def test_the_responses_stream_events_are_compared(specs: dict[str, Any]) -> None:
+    edited = copy.deepcopy(specs)
+    queued = resolve_pointer(edited["openai-responses"], "/components/schemas/ResponseQueuedEvent")
+    queued["properties"]["type"]["enum"] = ["response.paused"]
+    found = set(differences(edited))
+    key = "openai/responses/ResponseStreamEvent"
+    assert Difference(key, "$.event", "value", "spec", "response.paused") in found
+    assert Difference(key, "$.event", "value", "ours", "response.queued") in found

@@ -3,8 +3,11 @@
 For each pair (one of our schemas, one place in a vendor spec) the two are compared
 structurally: which fields one side has and the other lacks, which enumerated values,
 which members of a tagged union (``tools[]`` by ``type``), recursively through nested
-objects, arrays and references on both sides. Nullability and required-ness are not
-compared: real traffic decides those (see the models' comments). Stream event names are
+objects, arrays and references on both sides. The parts of an ``allOf`` make one object
+(a field several parts define takes the values any of them allows), and a spec's
+``$recursiveRef`` / ``$dynamicRef`` resolves to the enclosing schema with that anchor.
+Nullability and required-ness are not compared: real traffic decides those (see the
+models' comments). Stream event names (an event's ``event``, or else its ``type``) are
 compared with the spec's list of events.
 
 Deliberate differences are listed, each with a reason, in ``schemas/deviations.yaml``;
@@ -15,8 +18,9 @@ longer exist, and the tests fail on either.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,6 +59,15 @@ class Difference:
 # --------------------------------------------------------------------------- the two sides
 
 
+@dataclass(frozen=True)
+class _At:
+    """A subschema with the context its references resolve in: the parts of an ``allOf``
+    merged into one object may come from different schema files."""
+
+    node: Any
+    ctx: str
+
+
 class _Side:
     """Reference resolution for one side: our schema files or a spec document."""
 
@@ -67,20 +80,56 @@ class _Ours(_Side):
         self.schemas = schemas_by_id()
 
     def deref(self, node: Any, ctx: str) -> tuple[Any, str]:
-        while isinstance(node, Mapping) and "$ref" in node:
-            ctx = urljoin(ctx, node["$ref"])
-            node = self.schemas[ctx]
-        return node, ctx
+        while True:
+            if isinstance(node, _At):
+                node, ctx = node.node, node.ctx
+            elif isinstance(node, Mapping) and "$ref" in node:
+                ctx = urljoin(ctx, node["$ref"])
+                node = self.schemas[ctx]
+            else:
+                return node, ctx
 
 
 class _Spec(_Side):
-    def __init__(self, document: Mapping[str, Any]) -> None:
+    """In a spec the context is the pointer of the innermost schema, in the chain of
+    references followed so far, that declares ``$recursiveAnchor`` or ``$dynamicAnchor``
+    ("" if none, then the compared schema itself, ``top``): what a ``$recursiveRef`` /
+    ``$dynamicRef`` inside resolves to."""
+
+    def __init__(self, document: Mapping[str, Any], top: Any = None) -> None:
         self.document = document
+        self.top = top
 
     def deref(self, node: Any, ctx: str) -> tuple[Any, str]:
-        while isinstance(node, Mapping) and "$ref" in node:
-            node = resolve_pointer(self.document, node["$ref"].removeprefix("#"))
-        return node, ctx
+        while True:
+            if isinstance(node, _At):
+                node, ctx = node.node, node.ctx
+            elif not isinstance(node, Mapping):
+                return node, ctx
+            elif "$ref" in node:
+                pointer = node["$ref"].removeprefix("#")
+                node = resolve_pointer(self.document, pointer)
+                if isinstance(node, Mapping) and (node.get("$recursiveAnchor") is True or "$dynamicAnchor" in node):
+                    ctx = pointer
+            elif ("$recursiveRef" in node or "$dynamicRef" in node) and (found := self._anchor(node, ctx)):
+                node, ctx = found
+            else:
+                return node, ctx
+
+    def _anchor(self, node: Mapping[str, Any], ctx: str) -> tuple[Any, str] | None:
+        """What a ``$recursiveRef: "#"`` or ``$dynamicRef: "#name"`` resolves to: the
+        enclosing schema with that anchor (None, left unresolved, when there is none)."""
+        ref = str(node.get("$recursiveRef", node.get("$dynamicRef", "")))
+        if ref.startswith("#/"):  # a plain pointer: resolved like $ref
+            return self.deref({"$ref": ref}, ctx)
+        enclosing = resolve_pointer(self.document, ctx) if ctx else self.top
+        if not isinstance(enclosing, Mapping):
+            return None
+        if "$recursiveRef" in node:
+            anchored = ref == "#" and enclosing.get("$recursiveAnchor") is True
+        else:
+            anchored = enclosing.get("$dynamicAnchor") == ref.removeprefix("#")
+        return (enclosing, ctx) if anchored else None
 
 
 def resolve_pointer(document: Any, pointer: str) -> Any:
@@ -98,8 +147,9 @@ class _Shape:
     #: Enumerated scalar values; None when some scalar branch takes any value.
     values: set[str] | None = None
     scalar: bool = False
-    #: Object branches by tag (the ``type`` const of a tagged union, "" otherwise).
-    objects: dict[str, dict[str, tuple[Any, str]]] = field(default_factory=dict)
+    #: Object branches by tag (the ``type`` const of a tagged union, "" otherwise): each
+    #: field with its schema in every branch of that tag.
+    objects: dict[str, dict[str, list[tuple[Any, str]]]] = field(default_factory=dict)
     free_object: bool = False
     items: list[tuple[Any, str]] = field(default_factory=list)
 
@@ -115,7 +165,8 @@ def _shape(side: _Side, node: Any, ctx: str) -> _Shape:
             if properties:
                 tag = _tag(side, properties, leaf_ctx)
                 merged = shape.objects.setdefault(tag, {})
-                merged.update({name: (sub, leaf_ctx) for name, sub in properties.items()})
+                for name, sub in properties.items():
+                    merged.setdefault(name, []).append((sub, leaf_ctx))
             else:
                 shape.free_object = True
         if "array" in kinds and "items" in leaf:
@@ -123,26 +174,82 @@ def _shape(side: _Side, node: Any, ctx: str) -> _Shape:
         if kinds & {"string", "integer", "number", "boolean"} or "enum" in leaf or "const" in leaf:
             shape.scalar = True
             if "enum" in leaf or "const" in leaf:
-                enumerated |= {str(v) for v in (leaf["enum"] if "enum" in leaf else [leaf["const"]]) if v is not None}
+                enumerated |= {str(v) for v in _enumerated(leaf) if v is not None}
             else:
                 unconstrained = True
     shape.values = None if unconstrained else enumerated
     return shape
 
 
+def _field(alternatives: list[tuple[Any, str]]) -> tuple[Any, str]:
+    """One field's schema from the branches that define it: where several do (two parts of
+    an ``allOf``, two branches of one tag), any of theirs, so enumerated values add up."""
+    unique = list({(id(sub), ctx): (sub, ctx) for sub, ctx in alternatives}.values())
+    if len(unique) == 1:
+        return unique[0]
+    return {"anyOf": [_At(sub, ctx) for sub, ctx in unique]}, ""
+
+
 def _leaves(side: _Side, node: Any, ctx: str, depth: int = 0) -> Iterator[tuple[Mapping[str, Any], str]]:
     node, ctx = side.deref(node, ctx)
     if not isinstance(node, Mapping) or depth > _MAX_DEPTH:
         return
-    branches = [*node.get("anyOf", ()), *node.get("oneOf", ()), *node.get("allOf", ())]
-    if branches:
+    parts = node.get("allOf", ())
+    branches = [*node.get("anyOf", ()), *node.get("oneOf", ())]
+    rest = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf", "allOf")}
+    if parts:
+        # Every part applies at once: one object per choice of a leaf in each part (a base
+        # item and its extension with id, status and created_by make one item).
+        choices = [found for part in parts if (found := list(_leaves(side, part, ctx, depth + 1)))]
+        if branches and (found := [leaf for b in branches for leaf in _leaves(side, b, ctx, depth + 1)]):
+            choices.append(found)
+        if _kinds(rest) - {"null"} or "enum" in rest or "const" in rest:
+            choices.append([(rest, ctx)])
+        for combination in itertools.product(*choices) if choices else ():
+            yield _merge(combination)
+    elif branches:
         for branch in branches:
             yield from _leaves(side, branch, ctx, depth + 1)
-        rest = {k: v for k, v in node.items() if k not in ("anyOf", "oneOf", "allOf")}
         if _kinds(rest) - {"null"} or "properties" in rest:  # e.g. {"type": "object", "oneOf": [...]}
             yield rest, ctx
     elif _kinds(node) != {"null"}:
         yield node, ctx
+
+
+def _merge(parts: Sequence[tuple[Mapping[str, Any], str]]) -> tuple[Mapping[str, Any], str]:
+    """The parts of an ``allOf`` as one schema: the fields of every part, the types they
+    share and the values any of them enumerates."""
+    if len(parts) == 1:
+        return parts[0]
+    merged: dict[str, Any] = {}
+    declared = [_declared(leaf) for leaf, _ in parts if "type" in leaf]
+    if declared:
+        merged["type"] = sorted(set.intersection(*declared) or set.union(*declared))
+    properties: dict[str, list[tuple[Any, str]]] = {}
+    items: list[tuple[Any, str]] = []
+    values: list[Any] = []
+    for leaf, ctx in parts:
+        for name, sub in leaf.get("properties", {}).items():
+            properties.setdefault(name, []).append((sub, ctx))
+        if "items" in leaf:
+            items.append((leaf["items"], ctx))
+        if "enum" in leaf or "const" in leaf:
+            merged["enum"] = values
+            values += [v for v in _enumerated(leaf) if v not in values]
+    if properties:
+        merged["properties"] = {name: _At(*_field(found)) for name, found in properties.items()}
+    if items:
+        merged["items"] = _At(*_field(items))
+    return merged, parts[0][1]
+
+
+def _declared(node: Mapping[str, Any]) -> set[str]:
+    kind = node["type"]
+    return set(kind) if isinstance(kind, list) else {kind}
+
+
+def _enumerated(node: Mapping[str, Any]) -> list[Any]:
+    return list(node["enum"]) if "enum" in node else [node["const"]]
 
 
 def _kinds(node: Mapping[str, Any]) -> set[str]:
@@ -159,9 +266,12 @@ def _tag(side: _Side, properties: Mapping[str, Any], ctx: str) -> str:
     """The value of a ``type`` property that has exactly one allowed value ("" if none)."""
     if "type" not in properties:
         return ""
-    node, _ = side.deref(properties["type"], ctx)
-    values = node.get("enum") or ([node["const"]] if "const" in node else [])
-    return str(values[0]) if len(values) == 1 else ""
+    values: set[str] = set()
+    for leaf, _ in _leaves(side, properties["type"], ctx):
+        if "enum" not in leaf and "const" not in leaf:
+            return ""
+        values |= {str(v) for v in _enumerated(leaf) if v is not None}
+    return values.pop() if len(values) == 1 else ""
 
 
 # --------------------------------------------------------------------------- comparison
@@ -175,7 +285,8 @@ def compare(
         spec_node = _parameters_schema(_Spec(spec_document), spec_node)
     out: list[Difference] = []
     uri = schema_id(ours_key)
-    _compare(ours_key, (_Ours(), {"$ref": uri}, uri), (_Spec(spec_document), spec_node, ""), "$", out, 0)
+    spec = _Spec(spec_document, top=spec_node)
+    _compare(ours_key, (_Ours(), {"$ref": uri}, uri), (spec, spec_node, ""), "$", out, 0)
     return sorted(set(out))
 
 
@@ -205,7 +316,10 @@ def _checked() -> list[tuple[str, VendorSpec]]:
 
 
 def _compare(schema: str, ours: _Node, spec: _Node, path: str, out: list[Difference], depth: int) -> None:
-    _, node, ctx = ours
+    side, node, ctx = ours
+    if isinstance(node, _At):
+        node, ctx = node.node, node.ctx
+        ours = (side, node, ctx)
     paired = depth > 0 and isinstance(node, Mapping) and "$ref" in node and urljoin(ctx, node["$ref"]) in _paired()
     if paired or depth > _MAX_DEPTH:
         return
@@ -223,8 +337,7 @@ def _compare(schema: str, ours: _Node, spec: _Node, path: str, out: list[Differe
     if a.objects and b.objects and not (a.free_object or b.free_object):
         tags_a, tags_b = set(a.objects), set(b.objects)
         if tags_a == {""} or tags_b == {""}:  # untagged on one side: compare all fields together
-            a_props = {k: v for props in a.objects.values() for k, v in props.items()}
-            b_props = {k: v for props in b.objects.values() for k, v in props.items()}
+            a_props, b_props = _all_fields(a), _all_fields(b)
             _compare_fields(schema, ours[0], spec[0], a_props, b_props, path, out, depth, diff)
         else:
             diff("variant", tags_a, tags_b)
@@ -240,8 +353,8 @@ def _compare_fields(
     schema: str,
     side_a: _Side,
     side_b: _Side,
-    props_a: Mapping[str, tuple[Any, str]],
-    props_b: Mapping[str, tuple[Any, str]],
+    props_a: Mapping[str, list[tuple[Any, str]]],
+    props_b: Mapping[str, list[tuple[Any, str]]],
     path: str,
     out: list[Difference],
     depth: int,
@@ -249,18 +362,29 @@ def _compare_fields(
 ) -> None:
     diff("field", set(props_a), set(props_b), path)
     for name in sorted(set(props_a) & set(props_b)):
-        _compare(schema, (side_a, *props_a[name]), (side_b, *props_b[name]), f"{path}.{name}", out, depth + 1)
+        mine, theirs = _field(props_a[name]), _field(props_b[name])
+        _compare(schema, (side_a, *mine), (side_b, *theirs), f"{path}.{name}", out, depth + 1)
+
+
+def _all_fields(shape: _Shape) -> dict[str, list[tuple[Any, str]]]:
+    fields: dict[str, list[tuple[Any, str]]] = {}
+    for properties in shape.objects.values():
+        for name, found in properties.items():
+            fields.setdefault(name, []).extend(found)
+    return fields
 
 
 def event_names(spec_document: Mapping[str, Any], node: Any) -> set[str]:
-    """Event names a spec lists for a stream: an ``event`` enum, directly or per branch."""
+    """Event names a spec lists for a stream, directly or per branch: the values (enum or
+    const) of an ``event`` property (Assistants, Coze), or else of the ``type`` property
+    (Responses events name themselves there)."""
     side = _Spec(spec_document)
     names: set[str] = set()
-    for leaf, _ in _leaves(side, node, ""):
-        event = leaf.get("properties", {}).get("event")
-        if event is not None:
-            event, _ = side.deref(event, "")
-            names |= {str(v) for v in event.get("enum", ())}
+    for leaf, ctx in _leaves(side, node, ""):
+        properties = leaf.get("properties", {})
+        name = properties.get("event", properties.get("type"))
+        if name is not None:
+            names |= _shape(side, name, ctx).values or set()
     return names
 
 

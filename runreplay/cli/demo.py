@@ -77,9 +77,49 @@ def coze_chat(base_url: str) -> dict[str, Any]:
     }
 
 
+def openai_background_response(base_url: str) -> dict[str, Any]:
+    """A background response that calls a function tool, polled with ``time.sleep`` until it is
+    done; the next response answers the call (``function_call_output`` + ``previous_response_id``)."""
+    import openai
+
+    client = openai.OpenAI(api_key="sk-demo-not-a-real-key", base_url=base_url, max_retries=0)
+    tool: Any = {"type": "function", "name": "get_weather", "parameters": FUNCTION_TOOL["function"]["parameters"]}
+    statuses: list[str] = []
+
+    def until_done(response: Any) -> Any:
+        statuses.append(response.status)
+        while response.status in ("queued", "in_progress"):
+            time.sleep(0.1)
+            response = client.responses.retrieve(response.id)
+            if response.status != statuses[-1]:
+                statuses.append(response.status)
+        return response
+
+    asked = until_done(
+        client.responses.create(model="gpt-4.1-mini", input="Weather in Paris?", tools=[tool], background=True)
+    )
+    calls = [item for item in asked.output if item.type == "function_call"]
+    answers: Any = [
+        {"type": "function_call_output", "call_id": call.call_id, "output": json.dumps({"celsius": 21})}
+        for call in calls
+    ]
+    answered = until_done(
+        client.responses.create(
+            model="gpt-4.1-mini", previous_response_id=asked.id, input=answers, tools=[tool], background=True
+        )
+    )
+    return {
+        "statuses": statuses,
+        "calls": [call.name for call in calls],
+        "text": answered.output_text,
+        "response": answered.model_dump(),
+    }
+
+
 #: Each flow with the provider whose emulated API it calls.
 FLOWS: dict[str, tuple[Callable[[str], dict[str, Any]], str]] = {
     "openai_tool_run": (openai_tool_run, "openai"),
+    "openai_background_response": (openai_background_response, "openai-responses"),
     "coze_chat": (coze_chat, "coze"),
 }
 
@@ -92,20 +132,6 @@ def _summarise(path: Path) -> str:
             events.update(e.event or "message" for e in item.response.body.events)
     streams = f", {sum(events.values())} SSE events" if events else ""
     return f"{len(cassette)} interactions{streams}"
-
-
-def _recorded_statuses(path: Path, obj: str) -> list[str]:
-    """The states a run/chat went through, as the recorded responses show them."""
-    seen: list[str] = []
-    for item in load(path):
-        body = item.response.body
-        value = body.json_value
-        if isinstance(value, dict) and isinstance(value.get("data"), dict):
-            value = value["data"]  # Coze wraps payloads in {code, msg, data}
-        status = value.get("status") if isinstance(value, dict) and value.get("object", obj) == obj else None
-        if isinstance(status, str) and (not seen or seen[-1] != status):
-            seen.append(status)
-    return seen
 
 
 def run_demo(out: Path | None, echo: Callable[[str], None] = print) -> bool:
@@ -125,6 +151,7 @@ def run_demo(out: Path | None, echo: Callable[[str], None] = print) -> bool:
     echo("2. emulator stopped; replaying offline (unmatched requests fail)")
     ok = True
     offline = Emulator(port=9).base_urls  # nothing listens there: any base URL works, hosts do not match
+    lifecycles: list[str] = []
     for name, (flow, provider) in FLOWS.items():
         path = folder / f"{name}.json"
         started = time.perf_counter()
@@ -134,14 +161,13 @@ def run_demo(out: Path | None, echo: Callable[[str], None] = print) -> bool:
         ok &= same
         echo(
             f"   {name}: {session.replayed_count} interactions replayed in "
-            f"{time.perf_counter() - started:.2f}s, result {'identical' if same else 'DIFFERENT'}"
+            f"{time.perf_counter() - started:.2f}s ({session.virtual_seconds:.1f}s of sleeps skipped), "
+            f"result {'identical' if same else 'DIFFERENT'}"
         )
-    coze_result = recorded["coze_chat"]
-    echo("3. summary")
-    run_states = _recorded_statuses(folder / "openai_tool_run.json", "thread.run")
-    echo(f"   OpenAI run: {' -> '.join(run_states)}; steps {recorded['openai_tool_run']['steps']}")
-    chat_states = _recorded_statuses(folder / "coze_chat.json", "chat")
-    echo(f"   Coze chat: {' -> '.join(chat_states)}; stream of {len(coze_result['stream_events'])} events")
+        lifecycles += [f"{r.timeline.kind} {' -> '.join(r.states)}" for r in session.resources]
+    echo("3. what replayed")
+    for lifecycle in lifecycles:
+        echo(f"   {lifecycle}")
     echo(f"   cassettes in {folder}")
     echo("demo " + ("passed: replay reproduced every recorded result" if ok else "FAILED: replay differed"))
     return ok

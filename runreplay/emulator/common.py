@@ -205,6 +205,44 @@ def guarded(handler: Handler, render_error: Callable[[ApiError], Response]) -> H
     return endpoint
 
 
+def missing_parameter(param: str) -> ApiError:
+    return ApiError(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+
+
+def list_page(items: list[JSON], request: Request) -> JSON:
+    """A cursor page of objects with an ``id`` (``{object: list, data, first_id, last_id, has_more}``):
+    ``limit`` (1-100, default 20), ``order`` (default desc), ``after``, ``before``."""
+    query = request.query_params
+    try:
+        limit = int(query.get("limit", 20))
+    except ValueError as exc:
+        raise ApiError("Invalid 'limit': expected an integer.", param="limit", code="invalid_type") from exc
+    if not 1 <= limit <= 100:
+        raise ApiError(f"Invalid 'limit': expected a value between 1 and 100, got {limit}.", param="limit")
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise ApiError(
+            f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", param="order", code="invalid_value"
+        )
+    ordered = list(items) if order == "asc" else list(reversed(items))
+    ids = [item["id"] for item in ordered]
+    low, high = 0, len(ordered)
+    after, before = query.get("after"), query.get("before")
+    if after:
+        low = ids.index(after) + 1 if after in ids else high
+    if before:
+        high = ids.index(before) if before in ids else 0
+    window = ordered[low:high]
+    page = window[-limit:] if before and not after else window[:limit]
+    return {
+        "object": "list",
+        "data": page,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+        "has_more": len(window) > limit,
+    }
+
+
 async def read_json(request: Request) -> JSON:
     raw = await request.body()
     if not raw.strip():

@@ -32,6 +32,8 @@ from runreplay.emulator.common import (
     guess_arguments,
     json_pieces,
     json_response,
+    list_page,
+    missing_parameter,
     read_json,
     sse_event,
     sse_response,
@@ -84,10 +86,6 @@ def usage(prompt: int, completion: int) -> JSON:
         "prompt_token_details": {"cached_tokens": 0},
         "completion_tokens_details": {"reasoning_tokens": 0},
     }
-
-
-def missing(param: str) -> ApiError:
-    return ApiError(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
 
 
 def render(payload: JSON, v1: bool) -> JSON:
@@ -203,7 +201,7 @@ class OpenAIEmulator(Engine[RunRecord]):
             return dict(tool)
         fn = tool.get("function")
         if not isinstance(fn, Mapping) or not fn.get("name"):
-            raise missing("tools[].function.name")
+            raise missing_parameter("tools[].function.name")
         out: JSON = {"name": fn["name"]}
         if fn.get("description") is not None:
             out["description"] = fn["description"]
@@ -223,7 +221,7 @@ class OpenAIEmulator(Engine[RunRecord]):
             )
         content = item.get("content")
         if content is None:
-            raise missing("content")
+            raise missing_parameter("content")
         blocks: list[JSON] = []
         for part in [content] if isinstance(content, str) else content:
             if isinstance(part, str):
@@ -286,7 +284,7 @@ class OpenAIEmulator(Engine[RunRecord]):
         """Validate what does not depend on the thread; returns the assistant."""
         assistant_id = body.get("assistant_id")
         if not assistant_id:
-            raise missing("assistant_id")
+            raise missing_parameter("assistant_id")
         return self._assistant(str(assistant_id))
 
     def _new_run(self, thread: ThreadRecord, assistant: JSON, body: Mapping[str, Any], at: float) -> RunRecord:
@@ -488,7 +486,7 @@ class OpenAIEmulator(Engine[RunRecord]):
     async def create_assistant(self, request: Request) -> Response:
         body = await read_json(request)
         if not body.get("model"):
-            raise missing("model")
+            raise missing_parameter("model")
         tools = [self._tool(t) for t in body.get("tools") or []]
         resources: JSON = {}
         if any(t["type"] == "code_interpreter" for t in tools):
@@ -533,7 +531,7 @@ class OpenAIEmulator(Engine[RunRecord]):
 
     async def list_assistants(self, request: Request) -> Response:
         with self.lock:
-            return self._reply(request, _page(list(self.assistants.values()), request))
+            return self._reply(request, list_page(list(self.assistants.values()), request))
 
     async def delete_assistant(self, request: Request) -> Response:
         with self.lock:
@@ -584,7 +582,7 @@ class OpenAIEmulator(Engine[RunRecord]):
             thread = self._thread(request.path_params["thread_id"])
             run_id = request.query_params.get("run_id")
             items = [m for m in thread.messages if run_id is None or m["run_id"] == run_id]
-            return self._reply(request, _page(items, request))
+            return self._reply(request, list_page(items, request))
 
     async def retrieve_message(self, request: Request) -> Response:
         with self.lock:
@@ -643,7 +641,7 @@ class OpenAIEmulator(Engine[RunRecord]):
     async def list_runs(self, request: Request) -> Response:
         with self.lock:
             thread = self._thread(request.path_params["thread_id"])
-            return self._reply(request, _page([r.obj for r in thread.runs], request))
+            return self._reply(request, list_page([r.obj for r in thread.runs], request))
 
     async def submit_tool_outputs(self, request: Request) -> Response:
         body = await read_json(request)
@@ -654,7 +652,7 @@ class OpenAIEmulator(Engine[RunRecord]):
                 raise ApiError(f'Runs in status "{status}" do not accept tool outputs.')
             outputs = body.get("tool_outputs")
             if not isinstance(outputs, list):
-                raise missing("tool_outputs")
+                raise missing_parameter("tool_outputs")
             calls = run.obj["required_action"]["submit_tool_outputs"]["tool_calls"]
             expected = [c["id"] for c in calls]
             given = [o.get("tool_call_id") for o in outputs if isinstance(o, Mapping)]
@@ -694,7 +692,7 @@ class OpenAIEmulator(Engine[RunRecord]):
     async def list_steps(self, request: Request) -> Response:
         with self.lock:
             run = self._run(request.path_params["thread_id"], request.path_params["run_id"])
-            return self._reply(request, _page(run.steps, request))
+            return self._reply(request, list_page(run.steps, request))
 
     async def retrieve_step(self, request: Request) -> Response:
         with self.lock:
@@ -734,39 +732,6 @@ def _pick_function(tools: list[JSON], tool_choice: Any) -> JSON | None:
         name = (tool_choice.get("function") or {}).get("name")
         return next((f for f in functions if f["name"] == name), {"name": name, "parameters": {}})
     return functions[0] if functions else None
-
-
-def _page(items: list[JSON], request: Request) -> JSON:
-    """A cursor page: ``limit`` (1-100, default 20), ``order`` (default desc), ``after``, ``before``."""
-    query = request.query_params
-    try:
-        limit = int(query.get("limit", 20))
-    except ValueError as exc:
-        raise ApiError("Invalid 'limit': expected an integer.", param="limit", code="invalid_type") from exc
-    if not 1 <= limit <= 100:
-        raise ApiError(f"Invalid 'limit': expected a value between 1 and 100, got {limit}.", param="limit")
-    order = query.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise ApiError(
-            f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", param="order", code="invalid_value"
-        )
-    ordered = list(items) if order == "asc" else list(reversed(items))
-    ids = [item["id"] for item in ordered]
-    low, high = 0, len(ordered)
-    after, before = query.get("after"), query.get("before")
-    if after:
-        low = ids.index(after) + 1 if after in ids else high
-    if before:
-        high = ids.index(before) if before in ids else 0
-    window = ordered[low:high]
-    page = window[-limit:] if before and not after else window[:limit]
-    return {
-        "object": "list",
-        "data": page,
-        "first_id": page[0]["id"] if page else None,
-        "last_id": page[-1]["id"] if page else None,
-        "has_more": len(window) > limit,
-    }
 
 
 EMULATOR = OpenAIEmulator

@@ -143,8 +143,9 @@ class Replayer:
                     if replay.created_ms is None:
                         replay.enter_phase(replay.timeline.phases[0].trigger, now_ms)
                     state = replay.serve_poll(self.mode, now_ms)
-                    self.matcher.used.add(state.interaction)
-                    return self.interactions[state.interaction]
+                    if state is not None:
+                        self.matcher.used.add(state.interaction)
+                        return self.interactions[state.interaction]
             if found is not None and found.role is Role.STREAM_RESUME:
                 resumed = self._resume(request, found)
                 if resumed is not None:

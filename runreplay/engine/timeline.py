@@ -89,6 +89,9 @@ class Phase:
     #: The name of the route that began it (``create_run``, ``submit_tool_outputs``).
     trigger_name: str
     role: Role = Role.CREATE
+    #: The trigger answered with an event stream: its state counts, but a poll is never
+    #: answered with it (polls get JSON).
+    streamed: bool = False
     states: list[State] = field(default_factory=list)  # states[0] is the trigger's own response
     #: (number of states, their times when in order) and (number of states, distinct-status
     #: positions), each built on first use: a poll then costs O(log n), not a scan of every state.
@@ -206,7 +209,8 @@ def build_timelines(
         if step.role is not Role.POLL or not timeline.phases:
             # A create or a mutation begins a phase; so does a poll of a resource whose
             # creation is not in the cassette.
-            timeline.phases.append(Phase(trigger=index, trigger_name=step.route.name, role=step.role))
+            streamed = interaction.response.body.kind is BodyKind.SSE
+            timeline.phases.append(Phase(index, step.route.name, step.role, streamed))
         phase = timeline.phases[-1]
         origin = interactions[phase.trigger].at_ms
         phase.states.append(State(interaction.at_ms - origin, status, index))
@@ -257,9 +261,13 @@ class ResourceReplay:
             self.created_ms = now_ms
         self._saw(self.timeline.phases[self.phase].states[0].status, now_ms)
 
-    def serve_poll(self, mode: ReplayMode, now_ms: int) -> State:
+    def serve_poll(self, mode: ReplayMode, now_ms: int) -> State | None:
+        """The recorded state a poll gets now (None: this phase recorded no poll to answer with)."""
         phase = self.timeline.phases[self.phase]
         states = phase.states
+        lowest = 1 if phase.streamed else 0
+        if lowest >= len(states):
+            return None
         self._phase_polls += 1
         if mode is ReplayMode.TIMELINE:
             position = phase.position_at(now_ms - self.phase_started_ms + TIMELINE_TOLERANCE_MS)
@@ -268,6 +276,7 @@ class ResourceReplay:
         else:
             distinct = phase.distinct_positions()
             position = distinct[min(max(self._phase_polls, 0), len(distinct) - 1)]
+        position = max(position, lowest)
         previous = self.served_in_phase.get(self.phase, 0)
         self.served_in_phase[self.phase] = max(previous, position)
         self.polls += 1

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
-from runreplay.models import MODEL_MODULES, NAMESPACES, Namespace
+from runreplay.models import FAMILIES, MODEL_MODULES, NAMESPACES, Namespace, _base
 from runreplay.models._base import has_schema_file
 from runreplay.schema._ids import BASE_URI, schema_id
 
@@ -55,10 +55,10 @@ def key_of(model: type[Any]) -> str:
 _MODULES_BY_NAME: dict[str, ModuleType] = {m.__name__: m for m in MODEL_MODULES}
 
 
-def model_classes() -> list[type[BaseModel]]:
+def model_classes(modules: tuple[ModuleType, ...] = MODEL_MODULES) -> list[type[BaseModel]]:
     """Public models defined in the model modules (``_Private`` helpers are inlined by inheritance)."""
     found = []
-    for module in MODEL_MODULES:
+    for module in modules:
         for name, value in vars(module).items():
             is_model = isinstance(value, type) and issubclass(value, BaseModel)
             # pydantic registers parametrized generics ("RootModel[...]") in the module too
@@ -84,12 +84,29 @@ def generate() -> Schemas:
 
 
 def _model_schemas() -> Schemas:
-    classes = model_classes()
+    """Each API family's schemas, generated apart: pydantic gives two types of one name and the
+    same content one definition, which would merge two families' types (a Responses
+    ``RefusalContent`` and an Assistants one) into one file."""
+    out: Schemas = {}
+    for family in FAMILIES:
+        for key, schema in _group_schemas((_base, *getattr(family, "SCHEMA_MODULES", (family,)))).items():
+            if key in out and out[key] != schema:
+                raise RuntimeError(f"{key} is generated differently by two API families")
+            out[key] = schema
+    return out
+
+
+def _group_schemas(modules: tuple[ModuleType, ...]) -> Schemas:
+    classes = model_classes(modules)
     refs, top = models_json_schema([(cls, "validation") for cls in classes], schema_generator=_Generator)
     defs: dict[str, Any] = top.get("$defs", {})
-    # pydantic names each definition, qualifying clashing names (v1 Run vs v2 Run).
-    by_model: dict[type[Any], str] = {cls: key_of(cls) for cls in classes}
-    key_by_def = {ref["$ref"].removeprefix(_DEFS): by_model[cls] for (cls, _), ref in refs.items()}
+    # pydantic names each definition, qualifying clashing names (v1 Run vs v2 Run), but gives
+    # types of one name and identical content one definition: each must keep its own file.
+    key_by_def: dict[str, str] = {}
+    for (cls, _), ref in refs.items():
+        def_name, key = ref["$ref"].removeprefix(_DEFS), key_of(cls)
+        if key_by_def.setdefault(def_name, key) != key:
+            raise RuntimeError(f"{key} and {key_by_def[def_name]} would share one schema: rename one of them")
     missing = set(defs) - set(key_by_def)
     if missing:  # a nested type that is not a public model of a model module
         raise RuntimeError(f"types without a schema file of their own: {sorted(missing)}")
