@@ -75,6 +75,58 @@ FLOWS = textwrap.dedent(
         save("background_poll_async", {"seen": seen, "text": response.output_text}, started)
 
 
+    def aclient():
+        return openai.AsyncOpenAI(api_key="sk-test", base_url=BASE, max_retries=0)
+
+
+    async def auntil_done(c, response, seen):
+        seen.append(response.status)
+        while response.status in LIVE:
+            await asyncio.sleep(0.25)
+            response = await c.responses.retrieve(response.id)
+            if response.status != seen[-1]:
+                seen.append(response.status)
+        return response
+
+
+    @pytest.mark.runreplay
+    async def test_cancel_async():
+        started, c, seen = time.perf_counter(), aclient(), []
+        response = await c.responses.create(model="gpt-4.1-mini", input="A long essay", background=True)
+        seen.append(response.status)
+        cancelled = await auntil_done(c, await c.responses.cancel(response.id), seen)
+        save("cancel_async", {"seen": seen, "status": cancelled.status}, started)
+
+
+    @pytest.mark.runreplay
+    async def test_function_call_async():
+        started, c, seen = time.perf_counter(), aclient(), []
+        asked = await auntil_done(c, await c.responses.create(
+            model="gpt-4.1-mini", input="Weather in Rome?", tools=[TOOL], background=True), seen)
+        outputs = [{"type": "function_call_output", "call_id": item.call_id, "output": os.environ["RR_OUTPUT"]}
+                   for item in asked.output if item.type == "function_call"]
+        answered = await auntil_done(c, await c.responses.create(
+            model="gpt-4.1-mini", previous_response_id=asked.id, input=outputs, tools=[TOOL], background=True), seen)
+        save("function_call_async", {"seen": seen, "text": answered.output_text}, started)
+
+
+    @pytest.mark.runreplay(streams=StreamOptions(cut_after=4, streams=(0,)))
+    async def test_stream_cut_and_resumed_async():
+        started, c, numbers, resumes, response_id = time.perf_counter(), aclient(), [], 0, None
+        stream = await c.responses.create(model="gpt-4.1-mini", input="A poem", stream=True, background=True)
+        while True:
+            try:
+                async for event in stream:
+                    numbers.append(event.sequence_number)
+                    if event.type == "response.created":
+                        response_id = event.response.id
+                break
+            except Exception:
+                resumes += 1
+                stream = await c.responses.retrieve(response_id, stream=True, starting_after=numbers[-1])
+        save("stream_cut_and_resumed_async", {"numbers": numbers, "resumes": resumes}, started)
+
+
     @pytest.mark.runreplay
     def test_cancel():
         started, c, seen = time.perf_counter(), client(), []
@@ -205,25 +257,26 @@ def test_every_flow_replays_offline_with_the_recorded_results(recorded: tuple[Pa
     done = _replay(folder, env)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     record, replay = _results(folder / "out", "record"), _results(folder / "out", "replay")
-    assert (
-        set(record)
-        == set(replay)
-        == {
-            "background_poll",
-            "background_poll_async",
-            "cancel",
-            "function_call",
-            "failed",
-            "stream_cut_and_resumed",
-            "stream_resumed_by_the_client",
-        }
-    )
-    # The recording read its stream whole; the replay's was cut after 5 events and resumed.
-    assert (record["stream_cut_and_resumed"].pop("resumes"), replay["stream_cut_and_resumed"].pop("resumes")) == (0, 1)
+    assert set(record) == set(replay)
+    assert set(record) == {
+        "background_poll",
+        "background_poll_async",
+        "cancel",
+        "cancel_async",
+        "function_call",
+        "function_call_async",
+        "failed",
+        "stream_cut_and_resumed",
+        "stream_cut_and_resumed_async",
+        "stream_resumed_by_the_client",
+    }
+    for name in ("stream_cut_and_resumed", "stream_cut_and_resumed_async"):
+        # The recording read its stream whole; the replay's was cut and resumed.
+        assert (record[name].pop("resumes"), replay[name].pop("resumes")) == (0, 1), name
     for name in record:
         recorded_wall, replayed_wall = record[name].pop("wall_s"), replay[name].pop("wall_s")
         assert replay[name] == record[name], name
-        if name in ("background_poll", "background_poll_async", "function_call", "failed"):
+        if name in ("background_poll", "background_poll_async", "function_call", "function_call_async", "failed"):
             # Lifecycles recorded over a second or more of phases and real sleeps replay in milliseconds.
             assert recorded_wall > 1.0 and replayed_wall < 0.4, (name, recorded_wall, replayed_wall)
     assert record["background_poll"]["seen"] == ["queued", "in_progress", "completed"]
@@ -231,8 +284,10 @@ def test_every_flow_replays_offline_with_the_recorded_results(recorded: tuple[Pa
     assert record["failed"]["seen"][-1] == "failed" and record["failed"]["error"] == "server_error"
     assert record["function_call"]["calls"] == ["get_weather"]
     assert '{"celsius": 21}' in record["function_call"]["text"]
-    numbers = record["stream_cut_and_resumed"]["numbers"]
-    assert numbers == list(range(len(numbers))) and len(numbers) > 5, "the replay's cut stream was resumed whole"
+    for name in ("stream_cut_and_resumed", "stream_cut_and_resumed_async"):
+        numbers = record[name]["numbers"]
+        assert numbers == list(range(len(numbers))) and len(numbers) > 5, "the replay's cut stream was resumed whole"
+    assert record["cancel_async"]["status"] == "cancelled"
     resumed = record["stream_resumed_by_the_client"]["numbers"]
     assert resumed == list(range(len(resumed)))
 

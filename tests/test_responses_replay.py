@@ -3,6 +3,7 @@ stream with this family's error event. Recorded once from the emulator with open
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import openai
 import pytest
 
-from runreplay import StreamOptions, use_cassette
+from runreplay import Body, Headers, Response, StreamOptions, load, save, use_cassette
 from runreplay.emulator import Emulator
 
 OFFLINE = "http://127.0.0.1:9/v1"
@@ -74,3 +75,29 @@ def test_a_fault_injects_the_responses_error_event(cassettes: dict[str, Path]) -
         events = _stream(OFFLINE)
     assert events[3] == ("error", "runreplay: injected stream error")
     assert events[-1][0] == "response.completed"
+
+
+def test_a_recorded_rate_limit_is_waited_out_in_virtual_time(cassettes: dict[str, Path], tmp_path: Path) -> None:
+    """A poll that was answered 429 with retry-after: the SDK waits 30 s of virtual time, then retries."""
+    cassette = load(cassettes["poll"])
+    first_poll = next(n for n, i in enumerate(cassette.interactions) if i.request.method == "GET")
+    limited = copy.deepcopy(cassette.interactions[first_poll])
+    limited.response = Response(
+        429,
+        Headers([("content-type", "application/json"), ("retry-after", "30")]),
+        Body.json({"error": {"message": "Rate limit reached", "type": "requests", "param": None, "code": None}}),
+    )
+    for later in cassette.interactions[first_poll:]:
+        later.shift(30_000)
+    cassette.interactions.insert(first_poll, limited)
+    path = save(cassette, tmp_path / "limited.json")
+    client = openai.OpenAI(api_key="sk-test", base_url=OFFLINE, max_retries=2)
+    started = time.perf_counter()
+    with use_cassette(path, replay_mode="sequence", unused="ignore") as session:  # the first poll meets the 429
+        response = client.responses.create(model="gpt-4.1-mini", input="Hello", background=True)
+        response = client.responses.retrieve(response.id)
+    assert time.perf_counter() - started < 1.0
+    assert 29 <= session.virtual_seconds <= 32
+    (resource,) = session.resources
+    assert resource.states[:2] == ["queued", "http_429"] and resource.polls == 2  # the 429, then the retry
+    assert response.status in ("queued", "in_progress", "completed")
