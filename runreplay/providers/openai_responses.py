@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from runreplay.cassette import Request, Response
+from runreplay.cassette import Request
 from runreplay.providers.base import (
     Lifecycle,
     Provider,
@@ -28,6 +28,7 @@ from runreplay.providers.base import (
     route,
 )
 from runreplay.providers.openai_assistants import client as openai_client
+from runreplay.providers.openai_assistants import error_type
 from runreplay.sse import SSEEvent
 
 _RESPONSE = "/responses/{response_id}"
@@ -131,10 +132,6 @@ RESPONSE_LIFECYCLE = Lifecycle(
 
 def api_version(request: Request) -> str:
     return "v1"
-
-
-def error_type(response: Response) -> str | None:
-    return "ErrorResponse" if response.status >= 400 else None
 
 
 def stream_error(message: str) -> SSEEvent:
