@@ -11,6 +11,7 @@ command line, then the marker, then the ini file, then the default.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -148,6 +149,18 @@ def cassette_path(item: pytest.Item, name: str | None) -> Path:
     return folder / (_UNSAFE.sub("_", test_name) + ".json")
 
 
+_RUN = pytest.StashKey[str]()
+
+
+def _run_id(config: pytest.Config) -> str:
+    """This pytest session's id, shared by its xdist workers (their ``testrunuid``)."""
+    if _RUN not in config.stash:
+        workerinput = getattr(config, "workerinput", None)
+        shared = workerinput.get("testrunuid") if isinstance(workerinput, dict) else None
+        config.stash[_RUN] = str(shared or uuid.uuid4().hex)
+    return config.stash[_RUN]
+
+
 _SCRUB = pytest.StashKey[Any]()
 
 
@@ -168,7 +181,7 @@ def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session]:
     problem = None
     try:
         name, marked = marker_options(item)
-        session = Session(cassette_path(item, name), **session_options(item, marked))
+        session = Session(cassette_path(item, name), rewrite_run=_run_id(item.config), **session_options(item, marked))
     except RunReplayError as exc:
         problem = str(exc)
     if problem is not None:

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import os
+import shutil
+import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,14 +36,20 @@ def save_recording(
     fresh: bool,
     scrubber: Scrubber | None,
     meta: Mapping[str, Any] | None = None,
+    replace_once: str | None = None,
 ) -> Cassette:
     """Add ``recorded`` to the cassette at ``target`` (or replace its content when ``fresh``).
 
     ``recorded`` interactions carry times relative to ``started_at`` (seconds since the
     epoch); they are sorted, shifted to continue the cassette's timeline and scrubbed in
-    place. ``meta`` adds to the cassette's meta. Returns the cassette as written.
+    place. ``meta`` adds to the cassette's meta. ``replace_once`` names a recording run (a
+    pytest session and its xdist workers): within it, only the first writer of a cassette
+    replaces it, later ones add to it, so tests sharing a cassette under ``rewrite`` keep
+    each other's recordings. Returns the cassette as written.
     """
     with directory_lock(target.parent):
+        if fresh and replace_once is not None and not _first_rewrite(target, replace_once):
+            fresh = False
         base = load(target) if not fresh and target.exists() else Cassette()
         # Streams are recorded when they end; the cassette keeps the order requests were sent in.
         recorded.sort(key=lambda item: item.at_ms)
@@ -62,6 +72,34 @@ def save_recording(
         cassette = Cassette(interactions, merged_meta, target, timelines_json(interactions))
         save(cassette, target)
     return cassette
+
+
+_REWRITES = Path(tempfile.gettempdir()) / "runreplay-rewrites"
+
+
+def _first_rewrite(target: Path, run: str) -> bool:
+    """Whether ``target`` is rewritten for the first time in recording run ``run`` (and mark it so).
+
+    Called under the folder lock. The marks live in the temporary folder, one folder per run;
+    runs older than a day are swept away.
+    """
+    folder = _REWRITES / hashlib.sha256(run.encode()).hexdigest()[:16]
+    if not folder.is_dir():
+        _sweep(_REWRITES)
+        folder.mkdir(parents=True, exist_ok=True)
+    mark = folder / hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:32]
+    try:
+        mark.touch(exist_ok=False)
+    except FileExistsError:
+        return False
+    return True
+
+
+def _sweep(root: Path, older_than_s: float = 86_400) -> None:
+    with contextlib.suppress(OSError):
+        for folder in root.iterdir():
+            if time.time() - folder.stat().st_mtime > older_than_s:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def recorded_epoch(cassette: Cassette) -> float | None:

@@ -49,11 +49,22 @@ class Session:
     While replaying (and recording nothing), a virtual clock is active unless
     ``virtual_clock=False``: sleeps cost no wall time, and runs and chats are polled on
     their recorded timeline (``replay_mode``). ``record_to`` writes this session's
-    recordings to another file (``runreplay record`` gives each process its own).
+    recordings to another file (``runreplay record`` gives each process its own);
+    ``rewrite_run`` names a recording run in which ``rewrite`` replaces the cassette only
+    once (the plugin passes its pytest session's, shared by its xdist workers).
     """
 
-    def __init__(self, path: str | Path, *, record_to: str | Path | None = None, **keywords: Unpack[OptionKeywords]):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        record_to: str | Path | None = None,
+        rewrite_run: str | None = None,
+        **keywords: Unpack[OptionKeywords],
+    ):
         self.path = Path(path)
+        #: A recording run (a pytest session) in which ``rewrite`` replaces this cassette once.
+        self.rewrite_run = rewrite_run
         self.options = Options.parse(keywords, f"runreplay options for {self.path}")
         self.record_to = Path(record_to) if record_to is not None else None
         self.record_mode: RecordMode = self.options.record_mode
@@ -205,7 +216,12 @@ class Session:
         fresh = self.record_mode is RecordMode.REWRITE or self.record_to is not None
         scrubber = self.scrubber if self.scrub_rules.enabled else None
         self._written = save_recording(
-            target, self.recorded, started_at=self._wall_start, fresh=fresh, scrubber=scrubber
+            target,
+            self.recorded,
+            started_at=self._wall_start,
+            fresh=fresh,
+            scrubber=scrubber,
+            replace_once=self.rewrite_run if self.record_to is None else None,
         )
         self.saved = True
         return target
