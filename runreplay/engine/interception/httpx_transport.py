@@ -30,11 +30,10 @@ from runreplay.cassette import (
     Headers,
     Request,
     Response,
-    body_from_wire,
-    decode_body,
     encode_body,
 )
 from runreplay.engine._recent import Recent
+from runreplay.engine.interception.bodies import request_body, response_body
 from runreplay.engine.interception.faults import Cut, Fault, deliveries, plain_chunks
 from runreplay.engine.port import Handler, Reply
 from runreplay.sse import SSEDecoder, SSEEvent
@@ -155,7 +154,9 @@ class HttpxInterceptor:
 def _to_request(request: Any, content: bytes, with_headers: bool = True) -> Request:
     # A replay that neither records nor matches on headers never reads them: skip the copy.
     headers = Headers(request.headers.multi_items()) if with_headers else Headers()
-    body = decode_body(content, request.headers.get("content-type")) if content else Body.empty()
+    body = request_body(content, request.headers.get("content-type"), request.headers.get("content-encoding"))
+    if with_headers and body.decoded_from:
+        headers.remove(*WIRE_HEADERS)  # stored decoded
     return Request(method=request.method.upper(), url=str(request.url), headers=headers, body=body)
 
 
@@ -272,11 +273,7 @@ class _Capture:
             self.events.extend(self.decoder.close())
             body = Body.sse(self.events, self.decoder.framing)
         else:
-            try:
-                body = body_from_wire(bytes(self.raw), self.headers, exact=self.handler.sse_exact)
-            except (ValueError, OSError):
-                body = Body.binary(bytes(self.raw))
-                self.headers.remove("content-encoding")
+            body = response_body(bytes(self.raw), self.headers, exact=self.handler.sse_exact)
         headers = Headers(self.headers.items())
         headers.remove(*WIRE_HEADERS)
         response = Response(self.response.status_code, headers, body, reason=_reason(self.response))

@@ -9,21 +9,18 @@ streaming handlers instead, through VCR.py's ``custom_patches`` hook.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from runreplay.cassette import (
     WIRE_HEADERS,
-    Body,
     BodyKind,
     Headers,
     Request,
     Response,
-    body_from_wire,
-    decode_body,
     encode_body,
 )
+from runreplay.engine.interception.bodies import request_body, response_body
 from runreplay.engine.port import Handler, Reply
 
 _REQUEST_ATTR = "_runreplay_request"
@@ -54,12 +51,11 @@ class VcrCassette:
         request: Request | None = getattr(vcr_request, _REQUEST_ATTR, None)
         if request is None:
             headers = Headers(_vcr_header_items(vcr_request.headers))
-            request = Request(
-                method=vcr_request.method.upper(),
-                url=vcr_request.uri,
-                headers=headers,
-                body=decode_body(_body_bytes(vcr_request), headers.get("content-type")),
-            )
+            encoding = headers.get("content-encoding")
+            body = request_body(_body_bytes(vcr_request), headers.get("content-type"), encoding)
+            if body.decoded_from:
+                headers.remove(*WIRE_HEADERS)  # stored decoded
+            request = Request(method=vcr_request.method.upper(), url=vcr_request.uri, headers=headers, body=body)
             setattr(vcr_request, _REQUEST_ATTR, request)
             setattr(vcr_request, _START_ATTR, self.handler.now_ms())
         return request
@@ -81,13 +77,7 @@ class VcrCassette:
         resp_headers = Headers.from_mapping(vcr_response["headers"])
         raw = vcr_response["body"]["string"]
         raw = raw.encode("utf-8") if isinstance(raw, str) else (raw or b"")
-        try:
-            body = body_from_wire(raw, resp_headers, exact=self.handler.sse_exact)
-        except (ValueError, OSError) as exc:
-            warnings.warn(f"runreplay: stored an undecodable body as binary ({exc})", stacklevel=2)
-            body = Body.binary(raw)
-            resp_headers.remove("content-encoding")
-        resp_headers.remove(*WIRE_HEADERS)
+        body = response_body(raw, resp_headers, exact=self.handler.sse_exact)
         response = Response(
             status=int(vcr_response["status"]["code"]),
             reason=str(vcr_response["status"].get("message") or ""),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, RootModel
 
 from runreplay.models._base import OpenModel, absent
 
@@ -468,6 +468,12 @@ class ErrorResponse(OpenModel):
     """What a non-2xx reply carries."""
 
     error: ErrorObject
+
+
+class StreamError(RootModel[ErrorResponse | ErrorObject]):
+    """The data of an ``error`` stream event. The API sends ``{"error": {...}}``, which is what
+    openai-python reads (it raises ``APIError`` with the inner object); the vendor spec
+    documents the bare error object, which is accepted too."""
 
 
 class DeletionStatus(OpenModel):

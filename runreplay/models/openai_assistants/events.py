@@ -20,7 +20,7 @@ EVENTS_V1: dict[str, str] = {
     "thread.run.step.delta": "RunStepDelta",
     **{f"thread.message.{state}": "Message" for state in _MESSAGE_STATES},
     "thread.message.delta": "MessageDelta",
-    "error": "ErrorObject",
+    "error": "StreamError",
     "done": "DoneData",
 }
 
