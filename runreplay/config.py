@@ -36,7 +36,10 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def tool_table(document: dict[str, Any], name: str, source: Path) -> dict[str, Any] | None:
     """``[tool.runreplay.<name>]`` of a document, None when absent."""
-    table = document.get("tool", {}).get("runreplay", {})
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{source}: [tool] must be a table")
+    table = tool.get("runreplay", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.runreplay] must be a table")
     section = table.get(name)

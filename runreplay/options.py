@@ -231,6 +231,17 @@ class Options:
         default=None,
         metadata=_help("a ScrubRules (the plugin's default: [tool.runreplay.scrub] of pyproject.toml)"),
     )
+    allow_hosts: tuple[str, ...] = field(
+        default=(),
+        metadata=_help(
+            "hosts a replay-only session may still connect to (name, IP or *.glob, optionally :port); "
+            "every other connection fails"
+        ),
+    )
+    allow_loopback: bool = field(
+        default=False,
+        metadata=_help("a replay-only session may connect to 127.0.0.1, ::1 and localhost (a test's own server)"),
+    )
 
     @classmethod
     def parse(cls, keywords: Mapping[str, Any], where: str = "runreplay options") -> Options:
@@ -262,8 +273,8 @@ _CHOICES: dict[str, type[Choice]] = {
     "tool_outputs": ToolOutputs,
     "validate": ValidatePolicy,
 }
-_FLAGS = frozenset({"match_host", "virtual_clock", "sse_exact", "validate_replay"})
-_LISTS = frozenset({"match_ignore_paths", "match_headers"})
+_FLAGS = frozenset({"match_host", "virtual_clock", "sse_exact", "validate_replay", "allow_loopback"})
+_LISTS = frozenset({"match_ignore_paths", "match_headers", "allow_hosts"})
 
 
 def _convert(name: str, value: Any, where: str) -> Any:
@@ -277,11 +288,33 @@ def _convert(name: str, value: Any, where: str) -> Any:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, Iterable) or not all(isinstance(v, str) for v in items):
             raise ConfigError(f"{where}: {name} must be a string or a list of strings, not {value!r}")
+        if name == "allow_hosts":
+            for item in items:
+                split_host(item, f"{where}: allow_hosts")  # a ConfigError for a malformed entry
+            return tuple(item.strip().lower() for item in items)
         return tuple(items)
     kinds: dict[str, type] = {"streams": StreamOptions, "scrub": ScrubRules}
     if value is not None and not isinstance(value, kinds[name]):
         raise ConfigError(f"{where}: {name} must be a runreplay.{kinds[name].__name__}, not {value!r}")
     return value
+
+
+_HOST_PORT = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:\s]+))(?::(?P<port>[0-9]{1,5}))?$")
+
+
+def split_host(entry: str, where: str = "allow_hosts") -> tuple[str, int | None]:
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address -> (host, port); ConfigError otherwise."""
+    text = entry.strip().lower()
+    if text.count(":") > 1 and not text.startswith("["):  # a bare IPv6 address
+        return text, None
+    found = _HOST_PORT.match(text)
+    port = int(found.group("port")) if found is not None and found.group("port") else None
+    if found is None or (port is not None and not 0 < port < 65536):
+        raise ConfigError(
+            f"{where}: {entry!r} is not a host: give a name, an IP address or a *.glob, optionally with :port "
+            "(api.example.com, 127.0.0.1:8765, [::1]:8765, *.internal)"
+        )
+    return found.group("v6") or found.group("host"), port
 
 
 def option_names() -> list[str]:
@@ -310,3 +343,5 @@ class OptionKeywords(TypedDict, total=False):
     validate: str | ValidatePolicy
     validate_replay: bool
     scrub: ScrubRules | None
+    allow_hosts: str | Iterable[str]
+    allow_loopback: bool

@@ -86,6 +86,7 @@ def test_a_pyproject_without_the_table_means_defaults(tmp_path: Path) -> None:
         ),
         ('[tool.runreplay.drift]\ntype_change = "fatal"\n', "type_change = 'fatal': must be one of error, warning"),
         ("[tool.runreplay]\ndrift = 3\n", "[tool.runreplay] drift must be a table"),
+        ("tool = 5\n", "[tool] must be a table"),
         ("[tool.runreplay.drift\n", "not valid TOML"),
     ],
 )

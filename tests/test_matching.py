@@ -56,6 +56,14 @@ def test_json_body_key_order_nulls_and_stream_false_are_normalised() -> None:
     assert _key(recorded) != _key(streamed)
 
 
+def test_a_text_body_of_json_too_deep_to_parse_matches_as_text() -> None:
+    # Recording stores JSON nested past the body limit as text; matching must not recurse into it.
+    deep = "[" * 3000 + "]" * 3000
+    key = _key(_req("POST", "/v1/x", Body.text(deep)))
+    assert key.body == deep
+    assert key != _key(_req("POST", "/v1/x", Body.text("[" * 2999 + "]" * 2999)))
+
+
 def test_ignored_json_paths_with_wildcards() -> None:
     config = MatchConfig(ignore_json_paths=("metadata.trace", "messages.*.id"))
     a = _req("POST", "/v1/x", Body.json({"metadata": {"trace": 1, "k": "v"}, "messages": [{"id": 1, "t": "hi"}]}))

@@ -43,6 +43,8 @@ from runreplay.cassette.model import (
 from runreplay.errors import CassetteError
 from runreplay.sse import Framing, SSEEvent
 
+#: The largest time a cassette may give in milliseconds (2**53 - 1: exact as a float, safe in JavaScript).
+MAX_MS = 2**53 - 1
 _EVENT_KEYS = ("event", "data", "data_text", "id", "retry", "at_ms", "comments", "raw", "raw_b64")
 _INDEX = re.compile(r"\[(\d+)\]$")
 
@@ -65,8 +67,26 @@ def save(cassette: Cassette, path: str | os.PathLike[str] | None = None) -> Path
 def atomic_write_text(path: Path, text: str) -> None:
     """Write through a temp file in the same folder, fsync, then rename over the target.
 
-    A crash at any point leaves either the old file or the new one, never a mix.
+    A crash at any point leaves either the old file or the new one, never a mix. A symlink
+    is written through: its target is replaced (in the target's folder, keeping the target's
+    mode) and the link stays a link. Failures are a :class:`WriteError` (an OSError).
     """
+    try:
+        _write_through(_write_target(path), text)
+    except OSError as exc:  # a full disk, a read-only folder, a folder where the file goes ...
+        raise WriteError(exc, path) from exc
+
+
+class WriteError(CassetteError, OSError):
+    """A cassette could not be written: an OSError (errno and all) that also names the file,
+    so the command line reports it as one paragraph with exit code 2."""
+
+    def __init__(self, exc: OSError, path: Path) -> None:
+        CassetteError.__init__(self, f"cannot write the cassette: {exc.strerror or exc}", path=path)
+        self.errno, self.strerror, self.filename = exc.errno, exc.strerror, exc.filename
+
+
+def _write_through(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".runreplay-tmp", dir=path.parent)
     try:
@@ -87,6 +107,20 @@ def atomic_write_text(path: Path, text: str) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _write_target(path: Path) -> Path:
+    """The file a write to ``path`` replaces: the final target when ``path`` is a symlink.
+
+    A dangling link gets its target created, as ``open(path, "w")`` would; a loop of links
+    is an OSError, as it is for ``open``.
+    """
+    if not path.is_symlink():
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:
+        return Path(os.path.realpath(path))
 
 
 def _file_mode(path: Path) -> int:
@@ -110,6 +144,8 @@ def read_file(path: Path, what: str) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         raise CassetteError(f"{what} not found", path=path) from None
+    except IsADirectoryError:
+        raise CassetteError(f"is a folder; give a {what}", path=path) from None
     except OSError as exc:
         raise CassetteError(f"cannot read {what}: {exc.strerror or exc}", path=path) from exc
 
@@ -122,11 +158,13 @@ def load(path: str | os.PathLike[str]) -> Cassette:
         try:
             if len(data) > _json.LARGE:
                 text, data = data.decode("utf-8"), b""  # parsed as text: drop the bytes first
-                doc = _json.loads(text)
+                doc = _json.loads(text, max_depth=_json.MAX_DEPTH)
             else:
-                doc = _json.loads(data)
+                doc = _json.loads(data, max_depth=_json.MAX_DEPTH)
         except UnicodeDecodeError as exc:
             raise CassetteError(f"cannot read cassette: {exc}", path=p) from exc
+        except _json.JSONLimitError as exc:
+            raise CassetteError(exc.message, path=p, location=exc.location) from None
         except json.JSONDecodeError as exc:
             raise CassetteError(
                 f"invalid JSON: {exc.msg}", path=p, location=f"line {exc.lineno}, column {exc.colno}"
@@ -167,7 +205,7 @@ def from_json(doc: Any) -> Cassette:
             "files from other tools can be converted with `runreplay import`)",
             location="$.format",
         )
-    meta = _expect(doc.get("meta", {}), dict, "$.meta")
+    meta = _meta(doc.get("meta", {}))
     raw = _expect(doc.get("interactions"), list, "$.interactions")
     interactions = []
     for i, item in enumerate(raw):
@@ -178,6 +216,21 @@ def from_json(doc: Any) -> Cassette:
             interactions.append(_interaction_from_json(item, f"$.interactions[{i}]"))
     timelines = _expect(doc.get("timelines", []), list, "$.timelines")
     return Cassette(interactions=interactions, meta=meta, timelines=timelines)
+
+
+def _meta(obj: Any) -> dict[str, Any]:
+    """``meta`` is free-form, but the keys runreplay itself reads must have their types."""
+    meta: dict[str, Any] = _expect(obj, dict, "$.meta")
+    for key in ("provider", "recorded_at", "runreplay"):
+        if meta.get(key) is not None:
+            _expect(meta[key], str, f"$.meta.{key}")
+    client = meta.get("client")
+    if client is not None:
+        _expect(client, dict, "$.meta.client")
+        for key in ("name", "version"):
+            if client.get(key) is not None:
+                _expect(client[key], str, f"$.meta.client.{key}")
+    return meta
 
 
 class _NotPlain(Exception):
@@ -208,8 +261,8 @@ def _plain_interaction(obj: Any) -> Interaction:
         or not 100 <= status <= 599
         or type(reason) is not str
         or type(at_ms) is not int
-        or at_ms < 0
-        or (duration is not None and (type(duration) is not int or duration < 0))
+        or not 0 <= at_ms <= MAX_MS
+        or (duration is not None and (type(duration) is not int or not 0 <= duration <= MAX_MS))
     ):
         raise _NotPlain
     request = Request(method.upper(), url, _plain_headers(req.get("headers")), _plain_body(req.get("body")))
@@ -267,8 +320,8 @@ def _interaction_from_json(obj: Any, where: str) -> Interaction:
 
 
 def _milliseconds(value: Any, where: str) -> int:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-        raise _shape(where, "a non-negative number of milliseconds", value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= MAX_MS:
+        raise _shape(where, f"a number of milliseconds from 0 to {MAX_MS}", value)
     return int(value)
 
 
@@ -313,6 +366,8 @@ def body_from_json(obj: Any, where: str) -> Body:
     if not isinstance(obj, dict):
         raise _shape(where, "an object or null", obj)
     decoded_from = obj.get("decoded_from")
+    if decoded_from is not None:
+        _expect(decoded_from, str, f"{where}.decoded_from")
     body: Body
     if "json" in obj:
         body = Body.json(obj["json"])
@@ -329,7 +384,7 @@ def body_from_json(obj: Any, where: str) -> Body:
         events = []
         for i, ev in enumerate(raw_events):
             events.append(event_from_json(ev, f"{where}.sse.events[{i}]"))
-        body = Body.sse(events, framing_from_json(sse.get("framing")))
+        body = Body.sse(events, framing_from_json(sse.get("framing"), f"{where}.sse.framing"))
     else:
         raise CassetteError(
             f"{where} must have one of the keys json, text, base64, sse (found {sorted(obj)})",
@@ -405,9 +460,11 @@ class _EventCheck:
         return found
 
     def count(self, key: str) -> int | None:
-        found: int | None = self.value(key, int, "a non-negative integer")
-        if found is not None and found < 0:
-            raise self.error(f"`{key}` must be a non-negative integer, found {found}", f"{self.where}.{key}")
+        """A time in milliseconds (``at_ms``, ``retry``): an integer from 0 to :data:`MAX_MS`."""
+        expected = f"a non-negative integer of at most {MAX_MS}"
+        found: int | None = self.value(key, int, expected)
+        if found is not None and not 0 <= found <= MAX_MS:
+            raise self.error(f"`{key}` must be {expected}, found {_shown(found)}", f"{self.where}.{key}")
         return found
 
     def text(self, key: str, *, one_field: bool = True, allow_newline: bool = False, allow_nul: bool = True) -> Any:
@@ -441,10 +498,18 @@ def _shown(value: Any) -> str:
         return repr(value)[:80]
 
 
-def framing_from_json(obj: dict[str, Any] | None) -> Framing:
-    if not obj:
+_LINE_ENDINGS = ("\n", "\r\n", "\r")
+
+
+def framing_from_json(obj: Any, where: str = "$.framing") -> Framing:
+    """Read a stream's framing (``{"space_after_colon": bool, "line_ending": "\\n"}``), strictly."""
+    if obj is None:
         return Framing()
-    return Framing(
-        space_after_colon=bool(obj.get("space_after_colon", True)),
-        line_ending=str(obj.get("line_ending", "\n")),
-    )
+    _expect(obj, dict, where)
+    space = obj.get("space_after_colon", True)
+    if not isinstance(space, bool):
+        raise _shape(f"{where}.space_after_colon", "true or false", space)
+    line_ending = obj.get("line_ending", "\n")
+    if line_ending not in _LINE_ENDINGS:
+        raise _shape(f"{where}.line_ending", 'a line ending ("\\n", "\\r\\n" or "\\r")', line_ending)
+    return Framing(space_after_colon=space, line_ending=line_ending)

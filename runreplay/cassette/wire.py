@@ -43,12 +43,16 @@ def decode_content(data: bytes, encoding: str | None) -> bytes:
 def decode_body(data: bytes | str | None, content_type: str | None = None, *, exact: bool = False) -> Body:
     """Classify raw (already decompressed) bytes by content type and content.
 
-    ``exact`` keeps each SSE event's own bytes, so the stream replays byte for byte.
+    ``exact`` keeps each SSE event's own bytes, so the stream replays byte for byte. JSON
+    that runreplay could not read back (nested deeper than :data:`runreplay._json.MAX_BODY_DEPTH`
+    levels, a lone surrogate escape such as ``"\\ud800"``, an integer of thousands of digits)
+    is stored as the text it arrived as; an event's data likewise.
     """
     if data is None or data == b"" or data == "":
         return Body.empty()
     ctype = (content_type or "").lower()
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    # A str with lone surrogates cannot be UTF-8: its bytes are kept as binary below.
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if "text/event-stream" in ctype:
         events, framing = parse_stream(raw, exact=exact)
         return Body.sse(events, framing)
@@ -59,7 +63,7 @@ def decode_body(data: bytes | str | None, content_type: str | None = None, *, ex
     if "json" in ctype or (not ctype and text.lstrip()[:1] in ("{", "[")):
         try:
             return Body.json(_json.loads(text))
-        except ValueError:
+        except ValueError:  # not JSON, or JSON beyond the limits (JSONLimitError): kept as text
             pass
     return Body.text(text)
 

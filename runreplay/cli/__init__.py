@@ -14,7 +14,7 @@ import click
 
 from runreplay._version import __version__
 from runreplay.cli import cassettes, record, schemas
-from runreplay.cli.common import EXIT_FINDINGS, EXIT_OK, recording_files, usage_error
+from runreplay.cli.common import EXIT_FINDINGS, EXIT_OK, recording_files, rules_option, usage_error
 from runreplay.errors import RunReplayError
 
 if TYPE_CHECKING:
@@ -128,24 +128,39 @@ def _emulator_class() -> type[Emulator]:
     help="Folder for the converted cassettes (<source stem>.json each).",
 )
 @click.option("--exact", is_flag=True, help="Keep every SSE event's original bytes, so streams replay byte for byte.")
-def import_(sources: tuple[Path, ...], out: Path, exact: bool) -> None:
-    """Convert recordings made by other tools into runreplay cassettes.
+@click.option(
+    "--no-scrub",
+    is_flag=True,
+    help="Write the recordings' secrets as they are (not recommended: the cassettes must not be committed so).",
+)
+@rules_option
+def import_(sources: tuple[Path, ...], out: Path, exact: bool, no_scrub: bool, rules_file: Path | None) -> None:
+    """Convert recordings made by other tools into runreplay cassettes, scrubbed.
 
     Reads VCR.py YAML/JSON (gzip !!binary bodies, SSE stored as one string), Ruby VCR and
     R vcr YAML, Azure SDK test-proxy JSON (SessionRecords) and HAR 1.2; the format is
-    detected from the content. Folders are searched for such files.
+    detected from the content. Folders are searched for such files. Secrets are scrubbed
+    before anything is written, with the rules `runreplay scrub` uses (the sources'
+    Authorization, cookies, organization ids and keys become stable pseudonyms);
+    --no-scrub keeps them, with a warning.
 
     \b
     Example:
       runreplay import tests/fixtures/cassettes/ -o cassettes/imported
     """
-    from runreplay.importers import import_many
+    from runreplay.cli.cassettes import NO_SCRUB_WARNING, import_recordings
+    from runreplay.scrub_rules import load_rules
 
+    rules = None if no_scrub else load_rules(rules_file)
     files = recording_files(sources)
-    written = import_many(files, out, exact=exact)
+    written = import_recordings(files, out, exact=exact, rules=rules, scrub=not no_scrub)
     for source, target in zip(files, written, strict=False):
         click.echo(f"{source} -> {target}")
-    click.echo(f"imported {len(written)} recording(s) into {out}")
+    if no_scrub:
+        click.echo(f"imported {len(written)} recording(s) into {out}, NOT scrubbed", err=False)
+        click.echo(NO_SCRUB_WARNING.format(out=out), err=True)
+    else:
+        click.echo(f"imported {len(written)} recording(s) into {out}, scrubbed")
 
 
 for _command in (record.record, *cassettes.COMMANDS, *schemas.COMMANDS):

@@ -1,4 +1,8 @@
-"""CLI commands that manage cassettes: ``scrub`` and ``show``.
+"""CLI commands that manage cassettes: ``scrub`` and ``show`` (and the scrubbing half of ``import``).
+
+``scrub --check`` and ``show`` read every format ``import`` reads (VCR.py, Ruby and R vcr,
+Azure test-proxy, HAR), converting it in memory. ``scrub`` rewrites runreplay cassettes only:
+it refuses another tool's recording, naming ``runreplay import``.
 
 Exit codes, as for every runreplay command: 0 ok, 1 findings, 2 usage errors or
 unreadable input.
@@ -13,12 +17,13 @@ from pathlib import Path
 
 import click
 
-from runreplay.cassette import atomic_write_text, dumps, load
+from runreplay.cassette import Cassette, atomic_write_text, dumps, load, save
 from runreplay.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     exit_2_on_errors,
     is_cassette,
+    load_recording,
     progress,
     recording_files,
     rules_option,
@@ -28,15 +33,20 @@ from runreplay.errors import CassetteError
 from runreplay.scrub_rules import ScrubRules, load_rules
 
 
-def _cassettes(paths: tuple[Path, ...]) -> list[Path]:
-    files = recording_files(paths, suffixes=(".json",))
-    foreign = [p for p in files if not is_cassette(p)]
-    if foreign:
-        raise CassetteError(
-            "not a runreplay cassette (convert recordings from other tools with `runreplay import` first)",
-            path=foreign[0],
-        )
-    return files
+def _refuse_foreign(files: list[Path]) -> None:
+    """``scrub`` rewrites files in place, which only makes sense for runreplay cassettes."""
+    from runreplay.importers import detect_format
+
+    for path in files:
+        if not is_cassette(path):
+            fmt = detect_format(path)  # an unreadable file is reported as such
+            raise CassetteError(
+                f"a {fmt} recording, not a runreplay cassette: `runreplay scrub` rewrites runreplay cassettes "
+                "only (rewriting another tool's file would change its format). Convert it with "
+                f"`runreplay import {path} -o DIR` (which scrubs by default) and commit the converted "
+                "cassette, or check it as it is with `runreplay scrub --check`",
+                path=path,
+            )
 
 
 # --------------------------------------------------------------------------- scrub
@@ -50,10 +60,14 @@ def _cassettes(paths: tuple[Path, ...]) -> list[Path]:
 def scrub(paths: tuple[Path, ...], check: bool, dry_run: bool, rules_file: Path | None) -> None:
     """Scrub secrets out of cassettes, in place and atomically, or check that none remain.
 
-    Secrets (Authorization and API-key headers, cookies, OpenAI organization/project, Coze
-    and OpenAI keys, JWTs, bearer tokens, AWS keys, query tokens and the JSON paths you
-    configure) are replaced by stable pseudonyms: the same value gets the same pseudonym
-    everywhere, so replay matching and id links keep working.
+    Secrets (credential shapes such as OpenAI, Anthropic, Coze, GitHub, Slack, Stripe,
+    Hugging Face, Google and AWS keys, JWTs and PEM private keys, anywhere; values named as
+    secrets by their header, query parameter, form field or JSON key; URL passwords;
+    cookies; and the JSON paths you configure) are replaced by stable pseudonyms: the same
+    value gets the same pseudonym everywhere, so replay matching and id links keep working.
+
+    --check also reads other tools' recordings (VCR.py, vcr, Azure test-proxy, HAR);
+    scrubbing them in place is refused: convert them with `runreplay import`.
 
     \b
     Examples:
@@ -66,9 +80,10 @@ def scrub(paths: tuple[Path, ...], check: bool, dry_run: bool, rules_file: Path 
     """
     with exit_2_on_errors():
         rules = load_rules(rules_file)
-        files = _cassettes(paths)
+        files = recording_files(paths)
         if check:
             _check(files, rules)
+        _refuse_foreign(files)  # before anything is written
         changed = 0
         for path in progress(files, "scrubbing"):
             before = path.read_text(encoding="utf-8")
@@ -91,7 +106,7 @@ def scrub(paths: tuple[Path, ...], check: bool, dry_run: bool, rules_file: Path 
 def _check(files: list[Path], rules: ScrubRules) -> None:
     findings = []
     for path in progress(files, "checking"):
-        findings.extend(find_secrets(load(path), rules))
+        findings.extend(find_secrets(load_recording(path), rules))
     for finding in findings:
         click.echo(str(finding))
     if findings:
@@ -105,6 +120,43 @@ def _check(files: list[Path], rules: ScrubRules) -> None:
     sys.exit(EXIT_OK)
 
 
+# --------------------------------------------------------------------------- import
+
+
+def import_recordings(
+    files: list[Path], out: Path, *, exact: bool = False, rules: ScrubRules | None = None, scrub: bool = True
+) -> list[Path]:
+    """Convert each recording to ``out/<stem>.json``, scrubbed unless ``scrub`` is false.
+
+    Everything is converted (and scrubbed) before anything is written, so a bad input leaves
+    ``out`` untouched and no secret is written even for a moment. Two inputs with the same
+    stem would overwrite each other and are refused.
+    """
+    from runreplay.importers import import_file
+
+    targets = [out / f"{source.stem}.json" for source in files]
+    seen: dict[Path, Path] = {}
+    for source, target in zip(files, targets, strict=True):
+        if target in seen:
+            raise CassetteError(f"would write {target} for both {seen[target]} and {source}", path=source)
+        seen[target] = source
+    cassettes: list[Cassette] = [import_file(source, exact=exact) for source in files]
+    if scrub:
+        scrubber = Scrubber(rules)  # one for all: a value learnt in one file is replaced in the others
+        for cassette in cassettes:
+            scrubber.cassette(cassette)
+        for cassette in cassettes:  # again, for values learnt from later files
+            scrubber.cassette(cassette)
+    return [save(cassette, target) for cassette, target in zip(cassettes, targets, strict=True)]
+
+
+NO_SCRUB_WARNING = (
+    "runreplay: WARNING: --no-scrub: the imported cassettes keep every secret their sources hold "
+    "(Authorization and API-key headers, cookies, keys and tokens in URLs and bodies). Do not commit "
+    "them: run `runreplay scrub {out}` first."
+)
+
+
 # --------------------------------------------------------------------------- show
 
 
@@ -113,6 +165,9 @@ def _check(files: list[Path], rules: ScrubRules) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def show(cassette: Path, fmt: str) -> None:
     """Print a cassette as a timeline: requests, statuses, run/chat states, tool calls, streams.
+
+    Other tools' recordings (VCR.py, vcr, Azure test-proxy, HAR) are shown as they would be
+    imported.
 
     \b
     Examples:
@@ -125,7 +180,7 @@ def show(cassette: Path, fmt: str) -> None:
     from runreplay.cli.show import describe, render_text
 
     with exit_2_on_errors():
-        description = describe(load(cassette))
+        description = describe(load_recording(cassette))
     if fmt == "json":
         click.echo(json.dumps(description, indent=2, ensure_ascii=False))
     else:

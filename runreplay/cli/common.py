@@ -29,7 +29,9 @@ rules_option = click.option(
 
 def usage_error(exc: RunReplayError) -> NoReturn:
     """runreplay's own errors (unreadable cassettes, bad configuration) -> one paragraph, exit 2."""
-    click.echo(f"runreplay: error: {exc}", err=True)
+    # A file name or a value from the input may hold text a terminal cannot take (lone surrogates).
+    message = f"runreplay: error: {exc}".encode("utf-8", "backslashreplace").decode("utf-8")
+    click.echo(message, err=True)
     sys.exit(EXIT_USAGE)
 
 
@@ -45,15 +47,21 @@ def exit_2_on_errors() -> Iterator[None]:
 def recording_files(paths: Iterable[Path], suffixes: tuple[str, ...] = RECORDING_SUFFIXES) -> list[Path]:
     """The files named, plus every recording under the folders named; a missing path is a usage error."""
     files: list[Path] = []
+    folders: list[Path] = []
     for path in paths:
         if path.is_dir():
+            folders.append(path)
             files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes))
         elif path.is_file():
             files.append(path)
         else:
             raise click.BadParameter(f"{path}: no such file or folder", param_hint="PATHS")
     if not files:
-        raise click.UsageError("no recordings found (give cassette files or folders holding them)")
+        where = f" in {', '.join(str(f) for f in folders)}" if folders else ""
+        kinds = ", ".join(f"*{s}" for s in suffixes)
+        raise click.UsageError(
+            f"no recordings found{where} (looked for {kinds}; give cassette files or folders holding them)"
+        )
     return files
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
+from runreplay import _json
 from runreplay.cassette import Body, BodyKind, Interaction, Request, encode_body
 from runreplay.options import MatchConfig
 
@@ -41,7 +42,7 @@ class RequestKey(NamedTuple):
 
 def _pretty_body(body: str) -> list[str]:
     try:
-        return json.dumps(json.loads(body), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+        return json.dumps(_json.loads(body), indent=2, sort_keys=True, ensure_ascii=False).splitlines()
     except ValueError:
         return body.splitlines() or [body]
 
@@ -69,9 +70,10 @@ def canonical_body(body: Body, config: MatchConfig) -> str:
             return ""
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     if kind is BodyKind.TEXT:
-        # A text body may still be JSON sent without a JSON content type.
+        # A text body may still be JSON sent without a JSON content type (or JSON stored as text
+        # for nesting too deep to keep as a value: _json refuses it with a ValueError).
         try:
-            return canonical_body(Body.json(json.loads(body.value)), config)
+            return canonical_body(Body.json(_json.loads(body.value)), config)
         except ValueError:
             return str(body.value)
     if kind is BodyKind.BINARY:

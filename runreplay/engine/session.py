@@ -23,6 +23,7 @@ from runreplay.checks.validation import Violation
 from runreplay.engine import report
 from runreplay.engine.clock import VirtualClock
 from runreplay.engine.interception import Interception
+from runreplay.engine.isolation import replay_guard
 from runreplay.engine.matching import Matcher
 from runreplay.engine.port import Reply
 from runreplay.engine.replayer import Preparer, Replayer
@@ -189,6 +190,9 @@ class Session:
         if self.options.virtual_clock and self._replays and not self._records:
             self.clock = stack.enter_context(VirtualClock(recorded_epoch(self.cassette)))
         stack.enter_context(Interception(self))
+        if self._replays and not self._records:
+            # Replay only: no connection leaves the process (sockets too), unless allowed.
+            stack.enter_context(replay_guard(self.path, self.record_mode, self.options, self.unmatched.append))
         self._stack = stack
         self._start = time.perf_counter()
         self._wall_start = time.time()

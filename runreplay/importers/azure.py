@@ -14,6 +14,7 @@ import binascii
 from pathlib import Path
 from typing import Any
 
+from runreplay import _json
 from runreplay.cassette import Body, Headers, Interaction, Request, Response
 from runreplay.importers._build import Exchange
 from runreplay.importers._fields import ROOT, Where, expect, need
@@ -58,6 +59,10 @@ def _body(value: Any, headers: Headers, where: Where) -> Body:
             return body_from_source(base64.b64decode(value, validate=True), headers, where)
         except binascii.Error:  # not base64 after all: keep the text rather than fail
             return body_from_source(value, headers, where)
+    try:
+        _json.check_value(value, _json.MAX_BODY_DEPTH)
+    except _json.JSONLimitError:  # too deep to keep parsed: stored as its text, as a recording would be
+        return Body.text(_json.dumps_text(value))
     return Body.json(value)
 
 

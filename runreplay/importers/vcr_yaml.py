@@ -25,10 +25,12 @@ R = "r-vcr"
 
 def flavour(doc: dict[str, Any]) -> str:
     """R vcr writes ``status_code`` and a per-interaction ``recorded_with``; Ruby does neither."""
-    for item in doc.get("http_interactions") or []:
+    items = doc.get("http_interactions")
+    for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
-        status = (item.get("response") or {}).get("status")
+        response = item.get("response")
+        status = response.get("status") if isinstance(response, dict) else None
         if "recorded_with" in item or (isinstance(status, dict) and "status_code" in status):
             return R
     return RUBY
@@ -77,6 +79,8 @@ def _raw_body(body: Any, where: Where, base_dir: Path) -> bytes | str | None:
 def _read_side_file(base_dir: Path, name: str, where: Where) -> bytes:
     # R vcr with write_disk_path stores the body in a file and its path in `string`.
     target = base_dir / name
+    if not target.is_file():  # a folder, a FIFO or a device (/dev/zero) would never end well
+        raise SourceError(f"body file {str(target)!r} is not a readable file", where)
     try:
         return target.read_bytes()
     except OSError as exc:

@@ -139,14 +139,19 @@ def submitted_tool_outputs(body: Any) -> dict[str, str]:
     """``{tool_call_id: output}`` of a request body ``{"tool_outputs": [{tool_call_id, output}]}``
     (the shape OpenAI runs and Coze chats both answer tool calls with)."""
     outputs = body.get("tool_outputs") if isinstance(body, dict) else None
-    return {str(o.get("tool_call_id")): str(o.get("output")) for o in outputs or [] if isinstance(o, dict)}
+    if not isinstance(outputs, list):
+        return {}
+    return {str(o.get("tool_call_id")): str(o.get("output")) for o in outputs if isinstance(o, dict)}
 
 
 def requested_tool_calls(resource: Any) -> list[str]:
     """The tool_call_ids a resource's ``required_action.submit_tool_outputs.tool_calls`` asks for
     (the shape of a ``requires_action`` OpenAI run and Coze chat)."""
     action = resource.get("required_action") if isinstance(resource, dict) else None
-    calls = ((action or {}).get("submit_tool_outputs") or {}).get("tool_calls") or []
+    submit = action.get("submit_tool_outputs") if isinstance(action, dict) else None
+    calls = submit.get("tool_calls") if isinstance(submit, dict) else None
+    if not isinstance(calls, list):
+        return []
     return [str(c.get("id")) for c in calls if isinstance(c, dict)]
 
 

@@ -157,7 +157,7 @@ class Walker:
         elif tag not in value:
             out.append(Issue(MISSING_REQUIRED, join_key(path, tag), f"field {tag!r}: {_one_of(mapping)}", "missing"))
             self.observe_free(path, value)
-        elif value[tag] not in mapping:
+        elif not isinstance(value[tag], str) or value[tag] not in mapping:  # a list or object tag is unhashable
             found = describe_value(value[tag])
             category = NEW_ENUM_VALUE if isinstance(value[tag], str) else TYPE_CHANGE
             out.append(Issue(category, join_key(path, tag), _one_of(mapping), found))
