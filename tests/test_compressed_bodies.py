@@ -9,10 +9,12 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import brotli  # type: ignore[import-untyped]
 import httpx
 import httpx2
 import pytest
 import requests
+import zstandard
 from _servers import Handler, serve
 
 from runreplay import BodyKind, load, use_cassette
@@ -21,23 +23,30 @@ SECRET = "sk-proj-" + "Q7v" * 12
 PAYLOAD = {"model": "gpt-4o-mini", "note": f"key {SECRET}"}
 
 
-class _Gzip(Handler):
-    """Answers every POST with gzip-compressed JSON (echoing how many bytes it was sent)."""
+def _compress(encoding: str, data: bytes, mtime: int = 0) -> bytes:
+    if encoding == "gzip":
+        return gzip.compress(data, mtime=mtime)
+    if encoding == "deflate":
+        return zlib.compress(data)
+    if encoding == "br":
+        return bytes(brotli.compress(data))
+    return zstandard.ZstdCompressor().compress(data)
+
+
+class _Compressing(Handler):
+    """Answers every POST with JSON compressed as the request was (echoing how many bytes it was sent)."""
 
     def do_POST(self) -> None:
         sent = self.rfile.read(int(self.headers.get("content-length") or 0))
-        body = gzip.compress(json.dumps({"received": len(sent), "echo": f"token {SECRET}"}).encode())
-        self.reply("application/json", body, ("content-encoding", "gzip"))
+        encoding = self.headers.get("content-encoding") or "gzip"
+        body = _compress(encoding, json.dumps({"received": len(sent), "echo": f"token {SECRET}"}).encode())
+        self.reply("application/json", body, ("content-encoding", encoding))
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with serve(_Gzip) as url:
+    with serve(_Compressing) as url:
         yield url
-
-
-def _compress(encoding: str, data: bytes, mtime: int) -> bytes:
-    return gzip.compress(data, mtime=mtime) if encoding == "gzip" else zlib.compress(data)
 
 
 def _send_httpx(url: str, body: bytes, encoding: str) -> dict[str, object]:
@@ -62,7 +71,7 @@ CLIENTS: dict[str, Callable[[str, bytes, str], dict[str, object]]] = {
 }
 
 
-@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "zstd"])
 @pytest.mark.parametrize("client", list(CLIENTS))
 def test_compressed_bodies_are_stored_decoded_and_match_on_content(
     server: str, tmp_path: Path, client: str, encoding: str

@@ -7,6 +7,7 @@ stored :class:`Body`; replay turns a stored body back into bytes.
 from __future__ import annotations
 
 import gzip
+import importlib
 import zlib
 
 from runreplay import _json
@@ -30,14 +31,50 @@ def decode_content(data: bytes, encoding: str | None) -> bytes:
             except zlib.error:
                 result = zlib.decompress(result, -zlib.MAX_WBITS)
         elif enc == "br":
-            try:
-                import brotli
-            except ImportError as exc:  # pragma: no cover - depends on environment
-                raise ValueError("brotli-encoded body but the 'brotli' package is not installed") from exc
-            result = brotli.decompress(result)
+            result = _brotli_decompress(result)
+        elif enc == "zstd":
+            result = _zstd_decompress(result)
         else:
             raise ValueError(f"unsupported content-encoding {enc!r}")
     return result
+
+
+def _brotli_decompress(data: bytes) -> bytes:
+    # The libraries httpx and urllib3 decode br with: a client asks for br only when one is installed.
+    try:
+        import brotli  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        try:
+            import brotlicffi as brotli  # type: ignore[import-not-found, no-redef, unused-ignore]
+        except ImportError:
+            raise ValueError("brotli-encoded body but neither 'brotli' nor 'brotlicffi' is installed") from None
+    try:
+        return bytes(brotli.decompress(data))
+    except brotli.error as exc:
+        raise ValueError(f"not valid brotli data ({exc})") from None
+
+
+def _zstd_decompress(data: bytes) -> bytes:
+    # What the clients decode zstd with: the standard library from 3.14, its backport
+    # (httpx2, urllib3), or zstandard (httpx).
+    for module in ("compression.zstd", "backports.zstd"):
+        try:
+            zstd = importlib.import_module(module)
+        except ImportError:
+            continue
+        try:
+            return bytes(zstd.decompress(data))
+        except zstd.ZstdError as exc:
+            raise ValueError(f"not valid zstd data ({exc})") from None
+    try:
+        import zstandard
+    except ImportError:
+        raise ValueError("zstd-encoded body but no zstd library is installed (backports.zstd or zstandard)") from None
+    try:
+        # A streaming decompressor: a frame need not state its content size.
+        return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    except zstandard.ZstdError as exc:
+        raise ValueError(f"not valid zstd data ({exc})") from None
 
 
 def decode_body(data: bytes | str | None, content_type: str | None = None, *, exact: bool = False) -> Body:
