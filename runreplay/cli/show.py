@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Any
 
 from runreplay.cassette import BodyKind, Cassette, Interaction
-from runreplay.engine.timeline import build_timelines, step_of
+from runreplay.engine.timeline import ResourceReplay, Timeline, build_timelines, step_of, streamed_states
 from runreplay.providers.base import Role
 
 
@@ -20,24 +20,15 @@ def describe(cassette: Cassette) -> dict[str, Any]:
     notes: dict[int, list[str]] = {}
     resources = []
     for timeline in timelines.values():
-        walked: list[str] = []
-        for phase in timeline.phases:
-            for state in phase.states:
-                if not walked or walked[-1] != state.status:
-                    walked.append(state.status)
-                    label = f"{timeline.kind} {timeline.resource_id}: {state.status}"
-                    if state.interaction == phase.trigger and phase.role is Role.MUTATE:
-                        label += f" (after {phase.trigger_name})"
-                    notes.setdefault(state.interaction, []).append(label)
-        first = cassette.interactions[timeline.phases[0].trigger].at_ms
-        last = max(cassette.interactions[s.interaction].at_ms for p in timeline.phases for s in p.states)
+        _note_changes(timeline, notes)
+        recorded = ResourceReplay.recorded(timeline, cassette.interactions)
         resources.append(
             {
                 "resource": f"{timeline.provider} {timeline.kind} {timeline.resource_id}",
-                "states": walked,
-                "polls": sum(len(p.polls) for p in timeline.phases),
+                "states": recorded.states,
+                "polls": recorded.polls,
                 "phases": [p.trigger_name for p in timeline.phases],
-                "span_ms": last - first,
+                "span_ms": recorded.virtual_ms,
             }
         )
     rows = [_row(index, item, notes.get(index, [])) for index, item in enumerate(cassette.interactions)]
@@ -50,6 +41,24 @@ def describe(cassette: Cassette) -> dict[str, Any]:
         "requests": rows,
         "resources": resources,
     }
+
+
+def _note_changes(timeline: Timeline, notes: dict[int, list[str]]) -> None:
+    """Note each status change at the interaction that showed it (a stream's changes on one line)."""
+    last: str | None = None
+    for phase in timeline.phases:
+        seen = [(phase.trigger, status) for status in phase.walk]
+        seen += [(state.interaction, state.status) for state in phase.states]
+        changes: dict[int, list[str]] = {}
+        for index, status in seen:
+            if status != last:
+                changes.setdefault(index, []).append(status)
+                last = status
+        for index, statuses in changes.items():
+            label = f"{timeline.kind} {timeline.resource_id}: {' -> '.join(statuses)}"
+            if index == phase.trigger and phase.role is Role.MUTATE:
+                label += f" (after {phase.trigger_name})"
+            notes.setdefault(index, []).append(label)
 
 
 def _row(index: int, item: Interaction, notes: list[str]) -> dict[str, Any]:
@@ -71,10 +80,8 @@ def _row(index: int, item: Interaction, notes: list[str]) -> dict[str, Any]:
         return row
     lifecycle = step.lifecycle
     if lifecycle.required_calls is not None:
-        if body.kind is BodyKind.SSE:
-            states = [e.data for e in body.events if isinstance(e.data, dict) and e.data.get("status")]
-        else:
-            states = [lifecycle.unwrap(body.json_value)]
+        sse = body.kind is BodyKind.SSE
+        states = streamed_states(lifecycle, body) if sse else [lifecycle.unwrap(body.json_value)]
         for state in states:
             calls = lifecycle.required_calls(state) if isinstance(state, dict) else []
             if calls:

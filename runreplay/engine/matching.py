@@ -192,17 +192,8 @@ class Matcher:
         else:
             lines.append("Closest recorded interactions (diff: - recorded, + this request):")
             for index, _score in candidates:
-                recorded = self.keys[index]
-                diff = difflib.unified_diff(
-                    recorded.describe().splitlines(),
-                    key.describe().splitlines(),
-                    fromfile=f"interaction #{index}",
-                    tofile="request",
-                    lineterm="",
-                    n=2,
-                )
                 lines.append("")
-                lines.extend("    " + d for d in diff)
+                lines.extend(key_diff(self.keys[index], key, f"interaction #{index}"))
         lines += [
             "",
             "Matching uses method, path, sorted query and the JSON body (null fields, "
@@ -211,3 +202,11 @@ class Matcher:
             "or ignore volatile body fields with match_ignore_paths.",
         ]
         return "\n".join(lines)
+
+
+def key_diff(recorded: RequestKey, key: RequestKey, name: str) -> list[str]:
+    """A recorded request's key against ``key``, as an indented unified diff (- recorded, + request)."""
+    diff = difflib.unified_diff(
+        recorded.describe().splitlines(), key.describe().splitlines(), fromfile=name, tofile="request", lineterm="", n=2
+    )
+    return ["    " + line for line in diff]

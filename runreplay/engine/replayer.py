@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from runreplay.cassette import Body, BodyKind, Interaction, Request, Response, paused_gc
 from runreplay.engine._recent import Recent
-from runreplay.engine.matching import Matcher, RequestKey, make_key
+from runreplay.engine.matching import Matcher, RequestKey, key_diff, make_key
 from runreplay.engine.scrub import Scrubber
 from runreplay.engine.timeline import (
     ResourceReplay,
@@ -242,7 +242,37 @@ class Replayer:
                 f"runreplay: tool outputs differ from the recording for {label} in {self.name}:\n{details}\n"
                 "Use tool_outputs='ids' to match on tool_call_ids only."
             )
-        return expected_index if self.tool_outputs is ToolOutputs.IDS else None
+        if self.tool_outputs is not ToolOutputs.IDS:
+            return None
+        self._same_but_outputs(request, expected_index, {submitted[c]: recorded[c] for c in differing}, label)
+        return expected_index
+
+    def _same_but_outputs(self, request: Request, index: int, texts: dict[str, str], label: str) -> None:
+        """Under ``tool_outputs='ids'`` only the output texts may differ from the recorded answer.
+
+        Anything else (a plain submit where a streamed one was recorded, other parameters)
+        would get a continuation it did not ask for: an event stream for a JSON request.
+        ``texts`` maps each submitted output text to the recorded one, to compare the rest.
+        """
+        body = request.body
+        if texts and body.kind is BodyKind.JSON:
+            body = Body.json(_replace_strings(body.value, texts))
+        key, recorded = self.key(request.replace(body=body)), self.matcher.keys[index]
+        if key == recorded:
+            return
+        raise UnmatchedRequestError(
+            "\n".join(
+                [
+                    f"runreplay: this answer to the tool calls of {label} in {self.name} differs from the "
+                    "recorded one in more than its output texts (diff: - recorded, + this request, "
+                    "outputs as recorded):",
+                    "",
+                    *key_diff(recorded, key, f"interaction #{index}"),
+                    "",
+                    "tool_outputs='ids' lets only the output texts differ; re-record if the rest changed.",
+                ]
+            )
+        )
 
     # ------------------------------------------------------------------ stream resumes
 
@@ -297,3 +327,14 @@ class Replayer:
         for replay in self.resources.values():
             covered |= replay.covered()
         return [n for n in range(len(self.interactions)) if n not in covered]
+
+
+def _replace_strings(value: Any, texts: dict[str, str]) -> Any:
+    """``value`` with every string that is a key of ``texts`` replaced by its value."""
+    if isinstance(value, str):
+        return texts.get(value, value)
+    if isinstance(value, dict):
+        return {k: _replace_strings(v, texts) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_strings(v, texts) for v in value]
+    return value

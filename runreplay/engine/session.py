@@ -29,7 +29,7 @@ from runreplay.engine.port import Reply
 from runreplay.engine.replayer import Preparer, Replayer
 from runreplay.engine.saving import recorded_epoch, save_recording
 from runreplay.engine.scrub import Scrubber
-from runreplay.engine.timeline import ResourceReplay
+from runreplay.engine.timeline import ResourceReplay, build_timelines
 from runreplay.errors import ConfigError, RunReplayError, UnmatchedRequestError
 from runreplay.options import OptionKeywords, Options, RecordMode, StreamOptions
 from runreplay.providers import check_match_headers, find
@@ -259,8 +259,14 @@ class Session:
 
     @property
     def resources(self) -> list[ResourceReplay]:
-        """Each run/chat this replay touched: its states, polls and virtual time."""
-        return list(self.replayer.resources.values())
+        """Each run/chat this session replayed or recorded, polled or streamed: its states, polls
+        and time (virtual when replayed, real when recorded; a stream counts once it has ended)."""
+        found = dict(self.replayer.resources)
+        with self._lock:
+            recorded = sorted(self.recorded, key=lambda item: item.at_ms)
+        for key, timeline in build_timelines(recorded).items():
+            found.setdefault(key, ResourceReplay.recorded(timeline, recorded))
+        return list(found.values())
 
     @property
     def virtual_seconds(self) -> float:

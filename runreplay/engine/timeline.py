@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -61,16 +61,31 @@ def step_of(request: Request) -> Step | None:
     return Step(provider, lifecycle, route, route.role, resource_id, key, answered)
 
 
-def streamed_resource(lifecycle: Lifecycle, body: Body) -> dict[str, Any] | None:
-    """The last state of its resource a stream showed (``None``: not a stream, or no such event)."""
+def streamed_states(lifecycle: Lifecycle, body: Body) -> list[dict[str, Any]]:
+    """Every state of its resource a stream showed, in stream order (empty: not a stream, or none)."""
     if body.kind is not BodyKind.SSE or lifecycle.event_resource is None:
-        return None
-    found = None
+        return []
+    found = []
     for event in body.events:
         obj = lifecycle.event_resource(event)
         if isinstance(obj, dict) and "status" in obj:
-            found = obj
+            found.append(obj)
     return found
+
+
+def streamed_resource(lifecycle: Lifecycle, body: Body) -> dict[str, Any] | None:
+    """The last state of its resource a stream showed (``None``: not a stream, or no such event)."""
+    states = streamed_states(lifecycle, body)
+    return states[-1] if states else None
+
+
+def _walk(statuses: Iterable[str]) -> list[str]:
+    """``statuses`` with repeats in a row dropped: each change once."""
+    walked: list[str] = []
+    for status in statuses:
+        if not walked or walked[-1] != status:
+            walked.append(status)
+    return walked
 
 
 # ---------------------------------------------------------------------------- timelines
@@ -93,6 +108,9 @@ class Phase:
     #: answered with it (polls get JSON).
     streamed: bool = False
     states: list[State] = field(default_factory=list)  # states[0] is the trigger's own response
+    #: For a streamed trigger: the statuses its events walked through, each change once (the
+    #: last one is ``states[0]``'s). A stream shows the client every status, as polls would.
+    walk: list[str] = field(default_factory=list)
     #: (number of states, their times when in order) and (number of states, distinct-status
     #: positions), each built on first use: a poll then costs O(log n), not a scan of every state.
     _times: tuple[int, list[int] | None] = field(default=(-1, None), init=False, repr=False, compare=False)
@@ -129,6 +147,10 @@ class Phase:
                 position = number
         return position
 
+    def statuses(self) -> list[str]:
+        """The statuses the client saw in this phase: the trigger's stream (or reply), then the polls."""
+        return _walk(itertools.chain(self.walk, (s.status for s in self.states)))
+
     def distinct_positions(self) -> list[int]:
         """Positions where the status changes (``fast`` mode walks these)."""
         count, positions = self._distinct
@@ -155,12 +177,7 @@ class Timeline:
 
     def statuses(self) -> list[str]:
         """The recorded statuses in order, each change once."""
-        walked: list[str] = []
-        for phase in self.phases:
-            for state in phase.states:
-                if not walked or walked[-1] != state.status:
-                    walked.append(state.status)
-        return walked
+        return _walk(status for phase in self.phases for status in phase.statuses())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -172,6 +189,7 @@ class Timeline:
                     "trigger": p.trigger_name,
                     "interaction": p.trigger,
                     "states": [{"at_ms": s.at_ms, "status": s.status, "interaction": s.interaction} for s in p.states],
+                    **({"streamed": p.walk} if p.walk else {}),
                 }
                 for p in self.phases
             ],
@@ -189,9 +207,8 @@ def build_timelines(
     for index, (interaction, step) in enumerate(zip(interactions, steps, strict=True)):
         if step is None or step.role not in (Role.CREATE, Role.POLL, Role.MUTATE):
             continue
-        obj = step.lifecycle.resource(interaction.response) or streamed_resource(
-            step.lifecycle, interaction.response.body
-        )
+        streamed = streamed_states(step.lifecycle, interaction.response.body)
+        obj = step.lifecycle.resource(interaction.response) or (streamed[-1] if streamed else None)
         if obj is not None:
             status = str(obj["status"])
         elif step.role is Role.POLL and interaction.response.status >= 400:
@@ -209,8 +226,9 @@ def build_timelines(
         if step.role is not Role.POLL or not timeline.phases:
             # A create or a mutation begins a phase; so does a poll of a resource whose
             # creation is not in the cassette.
-            streamed = interaction.response.body.kind is BodyKind.SSE
-            timeline.phases.append(Phase(index, step.route.name, step.role, streamed))
+            sse = interaction.response.body.kind is BodyKind.SSE
+            walk = _walk(str(state["status"]) for state in streamed)
+            timeline.phases.append(Phase(index, step.route.name, step.role, sse, walk=walk))
         phase = timeline.phases[-1]
         origin = interactions[phase.trigger].at_ms
         phase.states.append(State(interaction.at_ms - origin, status, index))
@@ -239,9 +257,24 @@ class ResourceReplay:
     served_in_phase: dict[int, int] = field(default_factory=dict)  # phase -> highest poll position served
     _phase_polls: int = 0
 
+    @classmethod
+    def recorded(cls, timeline: Timeline, interactions: Sequence[Interaction]) -> ResourceReplay:
+        """The resource as its recording went: every status, every poll, and the time it spanned."""
+        phases = timeline.phases
+        times = [interactions[s.interaction].at_ms for p in phases for s in p.states]
+        return cls(
+            timeline,
+            phase=len(phases) - 1,
+            created_ms=interactions[phases[0].trigger].at_ms,
+            polls=sum(len(p.polls) for p in phases),
+            states=timeline.statuses(),
+            last_ms=max(times),
+        )
+
     @property
     def virtual_ms(self) -> int:
-        """Virtual time from the resource's creation (or first sight) to its last request."""
+        """Time from the resource's creation (or first sight) to its last request: virtual in a
+        replay, as recorded in a recording."""
         return self.last_ms - (self.created_ms or 0)
 
     @property
@@ -259,7 +292,9 @@ class ResourceReplay:
         self._phase_polls = -1 if self.timeline.phases[self.phase].by_poll else 0
         if self.created_ms is None:
             self.created_ms = now_ms
-        self._saw(self.timeline.phases[self.phase].states[0].status, now_ms)
+        phase = self.timeline.phases[self.phase]
+        for status in (*phase.walk, phase.states[0].status):  # a replayed stream shows its every status
+            self._saw(status, now_ms)
 
     def serve_poll(self, mode: ReplayMode, now_ms: int) -> State | None:
         """The recorded state a poll gets now (None: this phase recorded no poll to answer with)."""
