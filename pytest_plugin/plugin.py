@@ -39,8 +39,11 @@ from runreplay import (
 )
 from runreplay.engine.isolation import NetworkGuard
 from runreplay.options import option_help, option_names
+from runreplay_pytest import emulator
 
 MARKER = "runreplay"
+#: The self-starting emulator's fixtures (--runreplay-emulator).
+pytest_plugins = ["runreplay_pytest.emulator"]
 
 #: Keywords with a command-line flag (``--runreplay-<keyword>``), with their choices.
 FLAGS: dict[str, list[str]] = {
@@ -131,6 +134,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         )
         parser.addini(f"runreplay_{name}", meaning, type=kind, default=None)
     parser.addini("runreplay_cassette_dir", "cassette folder (relative to the rootdir)", default="")
+    emulator.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:

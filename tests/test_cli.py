@@ -63,8 +63,9 @@ def _free_port() -> int:
 
 def test_emulate_serves_on_loopback_until_stopped() -> None:
     port = _free_port()
+    options = ["--port", str(port), "--phase-seconds", "0.05", "--coze-failing-bot", "7350001"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runreplay.cli", "emulate", "--port", str(port), "--phase-seconds", "0.05"],
+        [sys.executable, "-m", "runreplay.cli", "emulate", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -79,6 +80,9 @@ def test_emulate_serves_on_loopback_until_stopped() -> None:
                 time.sleep(0.05)
         assert response.status_code == 200
         assert response.json()["object"] == "thread"
+        chat = {"bot_id": "7350001", "user_id": "u1", "stream": True, "additional_messages": []}
+        stream = httpx.post(f"http://127.0.0.1:{port}/v3/chat", json=chat).text
+        assert "event:conversation.chat.failed" in stream, "--coze-failing-bot makes that bot's chats fail"
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -33,6 +33,7 @@ from openai.types.beta.threads import Run
 from typing_extensions import override
 
 from runreplay.emulator import COZE_TOOL_FUNCTION, Emulator
+from runreplay.engine.clock import VirtualClock, real_sleep
 from runreplay.sse import parse_stream
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -949,3 +950,12 @@ def test_same_calls_give_same_ids() -> None:
     assert thread_id.startswith("thread_") and call_id.startswith("call_")
     conversation_id, chat_id = results[0][-8:-6]
     assert re.fullmatch(r"\d{19}", conversation_id) and re.fullmatch(r"\d{19}", chat_id)
+
+
+def test_a_running_emulator_leaves_a_replaying_tests_virtual_clock_alone(emulator: Emulator) -> None:
+    # The self-started emulator keeps serving while later tests replay on a virtual clock,
+    # which patches asyncio.sleep process-wide: the server's own ticks must stay real.
+    with VirtualClock() as clock:
+        real_sleep(0.3)
+        assert clock.sleeps == 0 and clock.offset_s == 0.0
+    assert httpx.post(emulator.url("openai") + "/threads", json={}).json()["object"] == "thread"

@@ -85,7 +85,19 @@ def demo(out: Path | None) -> None:
     multiple=True,
     help="Coze: a bot id whose chats ask for a function call (any bot id containing 'tool' does too).",
 )
-def emulate(port: int, phase_seconds: float, poll_after_ms: int | None, coze_tool_bots: tuple[str, ...]) -> None:
+@click.option(
+    "--coze-failing-bot",
+    "coze_failing_bots",
+    multiple=True,
+    help="Coze: a bot id whose chats fail (any bot id containing 'fail' does too; 'error': with an error event).",
+)
+def emulate(
+    port: int,
+    phase_seconds: float,
+    poll_after_ms: int | None,
+    coze_tool_bots: tuple[str, ...],
+    coze_failing_bots: tuple[str, ...],
+) -> None:
     """Serve the local emulator of every API family on 127.0.0.1.
 
     Runs and chats move through their phases over time. An OpenAI run whose assistant has
@@ -93,10 +105,18 @@ def emulate(port: int, phase_seconds: float, poll_after_ms: int | None, coze_too
     submit_tool_outputs; a Coze chat asks for a function call when its bot id contains
     "tool" or is given with --coze-tool-bot.
 
+    Error paths on request, to record them. An OpenAI run whose model name ends with
+    -fail or -rate-limit fails (its open step too) with that last_error; -stream-error
+    fails and its stream ends with an error event; -incomplete stops half-way
+    (incomplete); -expire expires. A background response whose model ends with -fail
+    fails. A Coze chat fails when its bot id contains "fail" or is given with
+    --coze-failing-bot; its stream ends with an error event when the id contains "error".
+
     \b
     Example:
       runreplay emulate --port 8765
       # OpenAI: base_url="http://127.0.0.1:8765/v1"   Coze: base_url="http://127.0.0.1:8765"
+      # pytest --runreplay-emulator starts one by itself while recording
     """
     emulator_class = _emulator_class()
 
@@ -105,7 +125,11 @@ def emulate(port: int, phase_seconds: float, poll_after_ms: int | None, coze_too
         for name, url in emulator.base_urls.items():
             click.echo(f"  {emulator.providers[name].title}: base_url={url!r}")
 
-    settings: dict[str, Any] = {"poll_after_ms": poll_after_ms, "coze_tool_bots": coze_tool_bots}
+    settings: dict[str, Any] = {
+        "poll_after_ms": poll_after_ms,
+        "coze_tool_bots": coze_tool_bots,
+        "coze_failing_bots": coze_failing_bots,
+    }
     emulator_class(port=port, phase_seconds=phase_seconds, **settings).serve_forever(on_ready=ready)
 
 

@@ -27,6 +27,11 @@ from runreplay.sse import Framing, SSEEvent, serialize_event
 
 JSON = dict[str, Any]
 
+#: asyncio.sleep as it was at import. A replaying test's virtual clock patches asyncio.sleep
+#: process-wide; the emulator's thread, still serving, must keep sleeping in real time, or it
+#: would spin and push the test's virtual time forward.
+real_async_sleep = asyncio.sleep
+
 
 class ApiError(Exception):
     """A request the emulated API refuses; each half renders it in its own error format."""
@@ -169,7 +174,7 @@ class Engine(Generic[J]):
         """Stream a job's log from ``start`` until it stops (done, failed, needs action...)."""
         for chunk in prologue:
             yield chunk
-            await asyncio.sleep(self.gap)
+            await real_async_sleep(self.gap)
         index = start
         while True:
             with self.lock:
@@ -179,10 +184,10 @@ class Engine(Generic[J]):
                 finished = self.stream_finished(job)
             for name, payload in batch:
                 yield encode(name, payload)
-                await asyncio.sleep(self.gap)
+                await real_async_sleep(self.gap)
             if finished:
                 break
-            await asyncio.sleep(self.poll)
+            await real_async_sleep(self.poll)
         for chunk in epilogue:
             yield chunk
 

@@ -6,7 +6,10 @@ Lifecycle of a chat, one phase (``phase_seconds``) per step:
 * a bot that "has a function tool" (see ``CozeEmulator.needs_tool``) goes to
   ``requires_action``; after ``submit_tool_outputs`` it is ``in_progress`` for one phase,
   then ``completed``; any other bot completes after one phase;
-* ``cancel`` makes a chat ``canceled`` at once.
+* ``cancel`` makes a chat ``canceled`` at once;
+* a bot that fails (see ``CozeEmulator.outcome_of``) ends ``failed`` after one phase, with a
+  ``last_error``; a stream of it ends with ``conversation.chat.failed``, or, when the bot id
+  contains "error", with the ``error`` event instead (to record error paths).
 
 Error codes are approximations of Coze's: 4000 bad parameter, 4200 unknown id, 4104 a chat
 that is already over cannot be cancelled (the code cozepy's create_and_poll checks for).
@@ -51,6 +54,8 @@ STREAM_STOPS = frozenset({"completed", "failed", "requires_action", "canceled"})
 JSON_MEDIA = "application/json; charset=utf-8"
 FRAMING = Framing(space_after_colon=False)
 _ID_KINDS = {"conversation": 1, "chat": 2, "message": 3}
+#: The ``last_error`` of a chat that fails on request.
+FAILURE: JSON = {"code": 5000, "msg": "The bot failed to answer (emulated failure)."}
 
 #: The function a tool bot asks the client to run.
 TOOL_FUNCTION: JSON = {
@@ -74,6 +79,7 @@ class ChatRecord(Job):
     conversation: Conversation
     user_text: str
     needs_tool: bool
+    outcome: str | None = None
     messages: list[JSON] = field(default_factory=list)
     outputs: list[tuple[str, str]] = field(default_factory=list)
 
@@ -106,17 +112,35 @@ class CozeEmulator(Engine[ChatRecord]):
     provider = PROVIDER.name
     settings: ClassVar[Mapping[str, str]] = {
         "coze_tool_bots": "bot ids whose chats ask for a function call (so does any bot id containing 'tool')",
+        "coze_failing_bots": "bot ids whose chats fail (so does any bot id containing 'fail'; 'error': with an "
+        "error stream event)",
     }
 
-    def __init__(self, clock: Clock, ids: IdFactory, phase_seconds: float, coze_tool_bots: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        ids: IdFactory,
+        phase_seconds: float,
+        coze_tool_bots: Iterable[str] = (),
+        coze_failing_bots: Iterable[str] = (),
+    ) -> None:
         super().__init__(clock, ids, phase_seconds)
         self.tool_bots = frozenset(coze_tool_bots)
+        self.failing_bots = frozenset(coze_failing_bots)
         self.conversations: dict[str, Conversation] = {}
         self.chats: dict[str, ChatRecord] = {}
 
     def needs_tool(self, bot_id: str) -> bool:
         """A bot has a function tool if it was named in ``coze_tool_bots`` or its id contains "tool"."""
         return bot_id in self.tool_bots or "tool" in bot_id.lower()
+
+    def outcome_of(self, bot_id: str) -> str | None:
+        """``"fail"`` for a bot named in ``coze_failing_bots`` or whose id contains "fail",
+        ``"stream-error"`` for one whose id contains "error", else None."""
+        lowered = bot_id.lower()
+        if "error" in lowered:
+            return "stream-error"
+        return "fail" if bot_id in self.failing_bots or "fail" in lowered else None
 
     def new_id(self, kind: str) -> str:
         """A 19-digit numeric id like Coze's: ``74`` + kind digit + counter + hash digits."""
@@ -225,6 +249,8 @@ class CozeEmulator(Engine[ChatRecord]):
     # --- lifecycle ---------------------------------------------------------------------------
 
     def stages(self, job: ChatRecord) -> tuple[Stage[ChatRecord] | None, ...]:
+        if job.segment == "start" and job.outcome is not None:
+            return (None, self._fail)
         if job.segment == "start":
             return (None, self._request_tool if job.needs_tool else self._answer)
         if job.segment == "resume":
@@ -233,6 +259,14 @@ class CozeEmulator(Engine[ChatRecord]):
 
     def stream_finished(self, job: ChatRecord) -> bool:
         return job.obj["status"] in STREAM_STOPS
+
+    def _fail(self, chat: ChatRecord, at: float) -> None:
+        chat.obj.update(status="failed", failed_at=self.clock.unix(at), last_error=dict(FAILURE))
+        if chat.outcome == "stream-error":
+            # The stream breaks off with Coze's error event; a retrieve still sees the failed chat.
+            chat.log("error", PROVIDER.stream_error(FAILURE["msg"]).data)
+        else:
+            chat.log("conversation.chat.failed", chat_view(chat.obj))
 
     def _request_tool(self, chat: ChatRecord, at: float) -> None:
         name = TOOL_FUNCTION["name"]
@@ -307,6 +341,7 @@ class CozeEmulator(Engine[ChatRecord]):
                 conversation=conversation,
                 user_text="",
                 needs_tool=self.needs_tool(bot_id),
+                outcome=self.outcome_of(bot_id),
                 segment="start",
                 segment_start=at,
             )

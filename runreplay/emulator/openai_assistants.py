@@ -6,6 +6,12 @@ Lifecycle of a run, one phase (``phase_seconds``) per step:
   after ``submit_tool_outputs``: queued -> in_progress -> completed;
 * without: queued -> in_progress -> completed;
 * ``cancel``: cancelling -> cancelled.
+
+A run's model name can ask for a bad end, one phase after ``in_progress`` (to record error
+paths; see :data:`OUTCOMES`): ``-fail`` and ``-rate-limit`` fail the run and its open step
+with a ``last_error``; ``-stream-error`` fails it too, but its stream ends with an ``error``
+event instead of ``thread.run.failed``; ``-incomplete`` stops the answer half-way
+(``incomplete``, ``max_completion_tokens``); ``-expire`` lets the run expire.
 """
 
 from __future__ import annotations
@@ -47,6 +53,23 @@ RUN_TTL_SECONDS = 600.0
 FRAMING = Framing(space_after_colon=True)
 _BASE62 = string.ascii_letters + string.digits
 
+#: The ``last_error`` of a run that fails on request, by the model name's ending.
+FAILURES: dict[str, JSON] = {
+    "fail": {"code": "server_error", "message": "Sorry, something went wrong."},
+    "rate-limit": {
+        "code": "rate_limit_exceeded",
+        "message": "You exceeded your current quota, please check your plan and billing details.",
+    },
+    "stream-error": {"code": "server_error", "message": "Sorry, something went wrong."},
+}
+#: Model name endings (after a "-") that make a run end badly, to record error paths.
+OUTCOMES = (*FAILURES, "incomplete", "expire")
+
+
+def outcome_of(model: str) -> str | None:
+    """The bad end a model name asks for (``gpt-4o-mini-fail`` -> ``fail``), or None."""
+    return next((name for name in OUTCOMES if model.endswith("-" + name)), None)
+
 
 @dataclass(eq=False, kw_only=True)
 class ThreadRecord:
@@ -68,6 +91,7 @@ class RunRecord(Job):
     message: JSON | None = None
     message_step: JSON | None = None
     outputs: list[tuple[str, str]] = field(default_factory=list)
+    outcome: str | None = None
 
 
 def text_block(value: str) -> JSON:
@@ -353,6 +377,7 @@ class OpenAIEmulator(Engine[RunRecord]):
             created_clock=at,
             segment="start_tool" if function else "start",
             segment_start=at,
+            outcome=outcome_of(str(obj["model"])),
         )
         run.log("thread.run.created", obj)
         run.log("thread.run.queued", obj)
@@ -363,6 +388,8 @@ class OpenAIEmulator(Engine[RunRecord]):
     # --- lifecycle ---------------------------------------------------------------------------
 
     def stages(self, job: RunRecord) -> tuple[Stage[RunRecord] | None, ...]:
+        if job.outcome is not None and job.segment.startswith("start"):
+            return self._bad_end(job)
         table: dict[str, tuple[Stage[RunRecord] | None, ...]] = {
             "start_tool": (None, self._begin_tool_call, self._require_action),
             "start": (None, self._begin_answer, self._finish),
@@ -371,18 +398,20 @@ class OpenAIEmulator(Engine[RunRecord]):
         }
         return table.get(job.segment, ())
 
+    def _bad_end(self, job: RunRecord) -> tuple[Stage[RunRecord] | None, ...]:
+        """The stages of a run whose model asked for a bad end: it begins, then ends that way."""
+        if job.outcome == "incomplete":
+            return (None, self._begin_answer, self._incomplete)
+        begin = self._begin_tool_call if job.segment == "start_tool" else self._begin_answer
+        return (None, begin, self._expire if job.outcome == "expire" else self._fail)
+
     def stream_finished(self, job: RunRecord) -> bool:
         return job.obj["status"] in STREAM_STOPS
 
     def after_advance(self, job: RunRecord, now: float) -> None:
         expiry = job.created_clock + RUN_TTL_SECONDS
         if job.obj["status"] in ACTIVE and now >= expiry:
-            for step in job.steps:
-                if step["status"] == "in_progress":
-                    step["status"] = "expired"
-            job.obj.update(status="expired", required_action=None)
-            job.begin("final", expiry)
-            job.log("thread.run.expired", job.obj)
+            self._expire(job, expiry)
 
     def _status(self, run: RunRecord, status: str) -> None:
         run.obj["status"] = status
@@ -451,23 +480,82 @@ class OpenAIEmulator(Engine[RunRecord]):
         run.log("thread.message.in_progress", message)
 
     def _finish(self, run: RunRecord, at: float) -> None:
-        assert run.message is not None and run.message_step is not None
-        message, step = run.message, run.message_step
+        assert run.message is not None
         text = compose_reply(run.user_text, run.outputs)
+        self._write_answer(run, text)
+        run.message.update(status="completed", completed_at=self.clock.unix(at))
+        run.log("thread.message.completed", run.message)
+        self._close_answer_step(run, at, text)
+        run.obj["completed_at"] = self.clock.unix(at)
+        self._terminal(run)
+        self._status(run, "completed")
+
+    def _write_answer(self, run: RunRecord, text: str) -> None:
+        """Stream ``text`` into the run's message, as deltas, and set it as the message's content."""
+        assert run.message is not None
+        message = run.message
         for i, piece in enumerate(text_pieces(text)):
             delta_text: JSON = {"value": piece, "annotations": []} if i == 0 else {"value": piece}
             delta = {"content": [{"index": 0, "type": "text", "text": delta_text}]}
             run.log("thread.message.delta", {"id": message["id"], "object": "thread.message.delta", "delta": delta})
-        message.update(status="completed", completed_at=self.clock.unix(at), content=[text_block(text)])
-        run.log("thread.message.completed", message)
+        message["content"] = [text_block(text)]
+
+    def _close_answer_step(self, run: RunRecord, at: float, text: str) -> None:
+        """The message step completes; the run's usage adds up its steps'."""
+        assert run.message_step is not None
+        step = run.message_step
         prompt = run.context_tokens + sum(count_tokens(output) for _, output in run.outputs)
         step.update(status="completed", completed_at=self.clock.unix(at), usage=usage(prompt, count_tokens(text)))
         run.log("thread.run.step.completed", step)
         used = [s["usage"] for s in run.steps if s["usage"]]
-        total = usage(sum(u["prompt_tokens"] for u in used), sum(u["completion_tokens"] for u in used))
-        run.obj.update(completed_at=self.clock.unix(at), usage=total)
+        run.obj["usage"] = usage(sum(u["prompt_tokens"] for u in used), sum(u["completion_tokens"] for u in used))
+
+    def _incomplete(self, run: RunRecord, at: float) -> None:
+        """The answer stops half-way, as when ``max_completion_tokens`` runs out."""
+        assert run.message is not None
+        pieces = text_pieces(compose_reply(run.user_text, run.outputs))
+        text = "".join(pieces[: max(1, len(pieces) // 2)])
+        self._write_answer(run, text)
+        self._stop_message(run, at, "max_tokens")
+        self._close_answer_step(run, at, text)
+        run.obj["incomplete_details"] = {"reason": "max_completion_tokens"}
         self._terminal(run)
-        self._status(run, "completed")
+        self._status(run, "incomplete")
+
+    def _fail(self, run: RunRecord, at: float) -> None:
+        """The run and its open step fail with the ``last_error`` its model name chose."""
+        error = FAILURES.get(run.outcome or "fail", FAILURES["fail"])
+        stamp = self.clock.unix(at)
+        for step in run.steps:
+            if step["status"] == "in_progress":
+                step.update(status="failed", failed_at=stamp, last_error=dict(error))
+                run.log("thread.run.step.failed", step)
+        self._stop_message(run, at, "run_failed")
+        run.obj.update(failed_at=stamp, last_error=dict(error), status="failed")
+        self._terminal(run)
+        if run.outcome == "stream-error":
+            # The stream breaks off with the API's error event; a poll still sees the failed run.
+            run.log("error", PROVIDER.stream_error(error["message"]).data)
+        else:
+            run.log("thread.run.failed", run.obj)
+
+    def _expire(self, run: RunRecord, at: float) -> None:
+        for step in run.steps:
+            if step["status"] == "in_progress":
+                step["status"] = "expired"
+                run.log("thread.run.step.expired", step)
+        self._stop_message(run, at, "run_expired")
+        run.obj.update(status="expired", required_action=None)
+        run.begin("final", at)
+        run.log("thread.run.expired", run.obj)
+
+    def _stop_message(self, run: RunRecord, at: float, reason: str) -> None:
+        """The run's unfinished message becomes ``incomplete`` for ``reason``."""
+        message = run.message
+        if message is not None and message["status"] == "in_progress":
+            details = {"reason": reason}
+            message.update(status="incomplete", incomplete_at=self.clock.unix(at), incomplete_details=details)
+            run.log("thread.message.incomplete", message)
 
     def _cancelled(self, run: RunRecord, at: float) -> None:
         stamp = self.clock.unix(at)

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from runreplay.emulator.common import ApiError, Clock, Engine, IdFactory
-from runreplay.providers import Provider, registry
+from runreplay.emulator.common import ApiError, Clock, Engine, IdFactory, real_async_sleep
+from runreplay.providers import Provider, registry, sdk_environment
 
 HOST = "127.0.0.1"
 _NOT_FAMILIES = frozenset({"common", "server"})
@@ -84,6 +84,15 @@ class _ThreadServer(uvicorn.Server):
     def capture_signals(self) -> Generator[None, None, None]:  # uvicorn >= 0.29
         yield
 
+    async def main_loop(self) -> None:
+        """uvicorn's ten ticks a second, on the real clock even while a test's virtual clock runs."""
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            await real_async_sleep(0.1)
+            should_exit = await self.on_tick(counter)
+
 
 class Emulator:
     """A local server for every API family runreplay knows, for recording tests and demos.
@@ -91,8 +100,9 @@ class Emulator:
     ``phase_seconds`` is how long each lifecycle phase (queued, in_progress, ...) lasts on
     ``clock``. Other keywords are settings of one family's emulator (see
     :func:`settings_help`): ``poll_after_ms`` (OpenAI runs), ``coze_tool_bots`` (Coze bots
-    that ask for a function call). All state lives in this instance; ids depend only on
-    the call order. :meth:`url` gives each family's base URL.
+    that ask for a function call), ``coze_failing_bots`` (Coze bots whose chats fail). All
+    state lives in this instance; ids depend only on the call order. :meth:`url` gives each
+    family's base URL, :meth:`environment` the SDKs' environment variables.
     """
 
     def __init__(
@@ -159,6 +169,10 @@ class Emulator:
     def base_urls(self) -> dict[str, str]:
         """Each emulated family's base URL, by provider name."""
         return {name: self.url(name) for name in self.providers}
+
+    def environment(self, key: str = "runreplay-emulator-key") -> dict[str, str]:
+        """The environment variables that point each family's SDK here, with ``key`` as the API key."""
+        return sdk_environment(self.base_url, key, list(self.providers.values()))
 
     @property
     def bound_address(self) -> tuple[str, int] | None:

@@ -37,6 +37,7 @@ __all__ = [
     "find",
     "match",
     "registry",
+    "sdk_environment",
 ]
 
 
@@ -45,6 +46,18 @@ def registry() -> tuple[Provider, ...]:
     """Every provider, in module-name order. Imported on first use: the tables load the type catalog."""
     names = sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name != "base")
     return tuple(importlib.import_module(f"{__name__}.{name}").PROVIDER for name in names)
+
+
+def sdk_environment(base_url: str, key: str, providers: Sequence[Provider] | None = None) -> dict[str, str]:
+    """The environment variables that point each family's SDK at a server on ``base_url`` (the
+    family's ``emulator_mount`` added), with ``key`` as the API key, as the providers declare them."""
+    env: dict[str, str] = {}
+    for provider in registry() if providers is None else providers:
+        if provider.base_url_env:
+            env[provider.base_url_env] = base_url + provider.emulator_mount
+        if provider.api_key_env:
+            env[provider.api_key_env] = key
+    return env
 
 
 def provider_named(name: str) -> Provider:

@@ -265,6 +265,10 @@ class Provider:
     spec: VendorSpec | None = None
     #: Where the emulator serves the routes (the part of the base URL before the route paths).
     emulator_mount: str = ""
+    #: The environment variables its SDK (or the SDK's documented examples) reads for the base
+    #: URL and the key: how a self-starting emulator points the SDK at itself.
+    base_url_env: str = ""
+    api_key_env: str = ""
 
     def find(self, request: Request) -> tuple[Route, dict[str, str]] | None:
         """The route of a request and its path parameters (literal segments win over parameters)."""

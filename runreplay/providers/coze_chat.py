@@ -195,4 +195,7 @@ PROVIDER = Provider(
     client_of=client,
     volatile_headers=("x-coze-client-user-agent",),
     spec=SPEC,
+    # cozepy reads no environment itself; its README and examples read these two.
+    base_url_env="COZE_API_BASE",
+    api_key_env="COZE_API_TOKEN",
 )

@@ -127,7 +127,7 @@ def error_type(response: Response) -> str | None:
 
 def stream_error(message: str) -> SSEEvent:
     """What the API sends when a run stream fails: ``event: error`` with an error object."""
-    data = {"error": {"message": message, "type": "server_error", "code": None}}
+    data = {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
     return SSEEvent(event="error", data=data, data_is_json=True)
 
 
@@ -227,4 +227,6 @@ PROVIDER = Provider(
     volatile_headers=("x-stainless-*",),
     spec=SPEC,
     emulator_mount="/v1",
+    base_url_env="OPENAI_BASE_URL",
+    api_key_env="OPENAI_API_KEY",
 )

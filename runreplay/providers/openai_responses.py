@@ -243,4 +243,6 @@ PROVIDER = Provider(
     volatile_headers=("x-stainless-*",),
     spec=SPEC,
     emulator_mount="/v1",
+    base_url_env="OPENAI_BASE_URL",
+    api_key_env="OPENAI_API_KEY",
 )
