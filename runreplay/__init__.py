@@ -38,6 +38,7 @@ from runreplay.engine.timeline import ResourceReplay
 from runreplay.errors import (
     CassetteError,
     ConfigError,
+    RealSleepWarning,
     RunReplayError,
     SchemaViolationError,
     SchemaViolationWarning,
@@ -74,6 +75,7 @@ __all__ = [
     "Interaction",
     "MatchConfig",
     "Options",
+    "RealSleepWarning",
     "RecordMode",
     "ReplayMode",
     "Request",

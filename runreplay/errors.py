@@ -15,7 +15,8 @@
   tool-call round trip
 
 * warnings: :class:`UnusedInteractionsWarning`, :class:`SchemaViolationWarning`
-  (the ``"warn"`` forms of the two errors above)
+  (the ``"warn"`` forms of the two errors above), :class:`RealSleepWarning` (a replay
+  waited in real time: a sleep the virtual clock did not reach)
 """
 
 from __future__ import annotations
@@ -78,3 +79,7 @@ class UnusedInteractionsWarning(UserWarning):
 
 class SchemaViolationWarning(UserWarning):
     """A recorded or replayed payload breaks its documented schema (``validate="warn"``)."""
+
+
+class RealSleepWarning(UserWarning):
+    """A replay on the virtual clock sat idle in real time: something slept that the clock did not reach."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -232,9 +233,10 @@ def test_compare_lists_what_changed(tmp_path: Path) -> None:
         ("field added", scope, "$.usage.reasoning: object"),
         ("field added", scope, "$.usage.reasoning.tokens: integer"),
         ("type changed", scope, "$.temperature: number -> number | string"),  # the other polls keep numbers
+        ("field partly removed", scope, "$.top_p: missing from 1 of 19 (was in all 19)"),  # gone from one poll
         ("value added", scope, '$.status: "incomplete"'),
         ("value removed", scope, '$.status: "completed"'),
-    ]  # top_p is gone from one poll only: still seen in the others, so not "removed"
+    ]
     assert compare(load(POLLING), load(POLLING)) == []
 
 
@@ -275,3 +277,89 @@ def test_compare_the_same_test_recorded_with_v1_and_with_v2() -> None:
     assert ("value added", f"{run} response", '$.tools[].type: "file_search"') in found
     assert ("value removed", f"{run} response", '$.tools[].type: "retrieval"') in found
     assert ("endpoint added", "POST /threads/{thread_id}/messages", "") in found  # v2 posts its question
+
+
+# --------------------------------------------------------------------------- repeated findings, null, partial removal
+
+RUN = "GET /threads/{thread_id}/runs/{run_id} response"
+
+
+def _polls(path: Path, edits: list[Any]) -> Path:
+    """A hand-made cassette: one poll of the polling recording, repeated once per edit and edited."""
+    poll = json.loads(POLLING.read_text(encoding="utf-8"))["interactions"][4]
+    interactions = []
+    for number, edit in enumerate(edits):
+        interaction = copy.deepcopy(poll)
+        interaction["at_ms"] = number * 1000
+        edit(interaction["response"]["body"]["json"])
+        interactions.append(interaction)
+    path.write_text(json.dumps({"format": 1, "interactions": interactions}), encoding="utf-8")
+    return path
+
+
+def _unchanged(run: dict[str, Any]) -> None:
+    pass
+
+
+def _set(field: str, value: Any) -> Any:
+    return lambda run: run.__setitem__(field, value)
+
+
+def test_drift_groups_a_finding_repeated_across_polls(tmp_path: Path) -> None:
+    warm = [_set("temperature", "warm")] * 4 + [_set("temperature", "hot")]
+    path = _polls(tmp_path / "warm.json", [*warm, _unchanged])
+    result = _run(str(path))
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if "temperature" in line]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("  error: #0 GET /threads/{thread_id}/runs/{run_id} (openai v2) $.interactions[0]")
+    assert lines[0].endswith(
+        'found string "warm" (and 1 other value(s)) [5 times, in interaction(s) #0, #1, #2, #3, #4]'
+    )
+    assert result.output.splitlines()[-1] == "drift: 1 error, 0 warnings, 0 notices (5 occurrences) in 1 cassette(s)"
+    document = json.loads(_run(str(path), "--format", "json").output)
+    assert len(document["findings"]) == 5 and document["summary"]["error"] == 5  # every occurrence, as before
+    (group,) = document["groups"]
+    assert (group["count"], group["interactions"], group["found_values"]) == (
+        5,
+        [0, 1, 2, 3, 4],
+        ['string "warm"', 'string "hot"'],
+    )
+    assert group["path"] == "$.interactions[0].response.body.json.temperature"
+    annotations = _run(str(path), "--format", "github").output.splitlines()
+    assert len(annotations) == 2 and "[5 times, in interaction(s) #0, #1, #2, #3, #4]" in annotations[0]
+
+
+def test_compare_sees_fields_turn_null_and_leave_some_polls(tmp_path: Path) -> None:
+    old = _polls(tmp_path / "old.json", [_unchanged] * 5)
+
+    def drifted(number: int) -> Any:
+        def edit(run: dict[str, Any]) -> None:
+            run["instructions"] = None
+            run["last_error"] = {"code": "server_error", "message": "boom"}
+            if number in (1, 3):
+                del run["model"]
+
+        return edit
+
+    new = _polls(tmp_path / "new.json", [drifted(n) for n in range(5)])
+    result = _run("--compare", str(old), str(new))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"  type changed: {RUN}: $.instructions: string -> null" in lines
+    assert f"  type changed: {RUN}: $.last_error: null -> object" in lines
+    assert f"  field partly removed: {RUN}: $.model: missing from 2 of 5 (was in all 5)" in lines
+    back = _run("--compare", str(new), str(old)).output.splitlines()
+    assert f"  type changed: {RUN}: $.instructions: null -> string" in back
+    assert not any("partly removed" in line for line in back)  # the field came back everywhere
+    document = json.loads(_run("--compare", str(old), str(new), "--format", "json").output)
+    assert {"kind": "field partly removed", "scope": RUN, "detail": "$.model: missing from 2 of 5 (was in all 5)"} in (
+        document["changes"]
+    )
+
+
+def test_compare_ignores_null_in_only_some_polls_beside_the_same_type(tmp_path: Path) -> None:
+    # A field that is null while a run is busy and set once it ends depends on the polls caught.
+    old = load(_polls(tmp_path / "old.json", [_unchanged] * 3))
+    new = load(_polls(tmp_path / "new.json", [_set("instructions", None), _unchanged, _unchanged]))
+    assert compare(old, new) == []

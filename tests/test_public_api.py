@@ -33,6 +33,7 @@ EXPORTED = [
     "Interaction",
     "MatchConfig",
     "Options",
+    "RealSleepWarning",
     "RecordMode",
     "ReplayMode",
     "Request",

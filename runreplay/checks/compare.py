@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from runreplay import schema
 from runreplay._github import annotation
+from runreplay._jsonpath import join_key
 from runreplay.cassette import Body, BodyKind, Cassette, Interaction
 from runreplay.providers import Unrouted, match
 from runreplay.schema.walker import json_type
@@ -36,6 +37,10 @@ class Surface:
     types: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     #: (scope, field path) -> values seen where the schema enumerates the values
     values: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: (scope, object path) -> how many objects were seen there
+    objects: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: (scope, field path) -> (the object path it belongs to, how many of those objects had it)
+    present: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,12 @@ def _observe(out: Surface, scope: str, key: str | None, value: Any) -> None:
         out.types[(scope, path)].add(json_type(item))
         if enumerated:
             out.values[(scope, path)].add(json.dumps(item, ensure_ascii=False))
+        elif isinstance(item, dict):
+            # Which fields each object had: a field missing from only some polls is a change too.
+            out.objects[(scope, path)] += 1
+            for key in item:
+                child = (scope, join_key(path, key))
+                out.present[child] = (path, out.present.get(child, (path, 0))[1] + 1)
 
     walker = schema.walker(seen)
     if key is None:
@@ -142,10 +153,12 @@ def _field_changes(before: Surface, after: Surface) -> list[Change]:
     for scope, path in sorted(before.types.keys() - after.types.keys()):
         changes.append(Change("field removed", scope, f"{path}: {_types(before.types[(scope, path)])}"))
     for where in sorted(before.types.keys() & after.types.keys()):
-        # null comes and goes with the state a poll caught; a change of the other types is real
-        old_types, new_types = before.types[where] - {"null"}, after.types[where] - {"null"}
-        if old_types and new_types and old_types != new_types:
-            changes.append(Change("type changed", where[0], f"{where[1]}: {_types(old_types)} -> {_types(new_types)}"))
+        change = _type_change(before.types[where], after.types[where])
+        if change:
+            changes.append(Change("type changed", where[0], f"{where[1]}: {change}"))
+        partly = _partly_removed(before, after, where)
+        if partly:
+            changes.append(Change("field partly removed", where[0], f"{where[1]}: {partly}"))
     for where in sorted(before.values.keys() & after.values.keys()):
         added = after.values[where] - before.values[where]
         removed = before.values[where] - after.values[where]
@@ -154,6 +167,30 @@ def _field_changes(before: Surface, after: Surface) -> list[Change]:
         if removed:
             changes.append(Change("value removed", where[0], f"{where[1]}: {', '.join(sorted(removed))}"))
     return changes
+
+
+def _type_change(old: set[str], new: set[str]) -> str:
+    """``"number -> string"``, ``"string -> null"``, or ``""`` when nothing changed.
+
+    A field that is null in some polls and set in others (``completed_at``) depends on the
+    states a recording caught, so null alone coming or going beside the same other types
+    is no change. A field that only ever was null, or now only is, has changed.
+    """
+    old_set, new_set = old - {"null"}, new - {"null"}
+    if old_set == new_set:
+        return ""
+    return f"{_types(old_set or old)} -> {_types(new_set or new)}"
+
+
+def _partly_removed(before: Surface, after: Surface, where: tuple[str, str]) -> str:
+    """Say so when a field every old object had is missing from some, not all, new ones."""
+    old, new = before.present.get(where), after.present.get(where)
+    if old is None or new is None:
+        return ""
+    old_total, new_total = before.objects[(where[0], old[0])], after.objects[(where[0], new[0])]
+    if old[1] < old_total or new[1] >= new_total:
+        return ""
+    return f"missing from {new_total - new[1]} of {new_total} (was in all {old_total})"
 
 
 def _types(kinds: set[str]) -> str:

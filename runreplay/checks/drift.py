@@ -12,13 +12,16 @@ category, configurable in ``pyproject.toml``::
     unknown_event = "error"        # a stream event name that is not documented
 
 Severities: ``error`` (fails: exit code 1), ``warning``, ``notice``, ``ignore`` (dropped).
-Reports render as text, JSON or GitHub Actions workflow commands.
+Reports render as text, JSON or GitHub Actions workflow commands. A finding repeated across
+interactions (the same change in every poll of a run) is one :class:`FindingGroup`: one
+line or annotation with its count, its first place and the interactions it was seen in.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -92,11 +95,75 @@ class Finding:
         return {"severity": self.severity, **self.violation.to_json()}
 
 
+#: Array indices in a path: a finding at ``interactions[3]`` and at ``interactions[7]`` is one.
+_INDEX = re.compile(r"\[\d+\]")
+#: Interactions a group lists by number in text before it only counts the rest.
+_LISTED = 8
+
+
+@dataclass(frozen=True)
+class FindingGroup:
+    """One finding seen in several places: the first of them, how often, and where."""
+
+    first: Finding
+    count: int
+    #: The interactions it was seen in, in order (each once).
+    interactions: tuple[int, ...]
+    #: The distinct values found, the first place's first.
+    found: tuple[str, ...]
+
+    @property
+    def severity(self) -> str:
+        return self.first.severity
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.first.to_json(), "count": self.count, "interactions": list(self.interactions),
+                "found_values": list(self.found)}  # fmt: skip
+
+    def describe(self, *, label: bool = True) -> str:
+        """``place: label: expected ..., found ...`` and, when repeated, how often and where."""
+        v = self.first.violation
+        others = f" (and {len(self.found) - 1} other value(s))" if len(self.found) > 1 else ""
+        kind = f"{v.label}: " if label else ""
+        return f"{_place(v)}: {kind}expected {v.expected}, found {v.found}{others}{self._repeats()}"
+
+    def _repeats(self) -> str:
+        if self.count == 1:
+            return ""
+        numbers = ", ".join(f"#{n}" for n in self.interactions[:_LISTED])
+        if len(self.interactions) > _LISTED:
+            numbers += f" and {len(self.interactions) - _LISTED} more"
+        where = f"interaction(s) {numbers}" if self.interactions else "the cassette"
+        if self.count == len(self.interactions):
+            return f" [{self.count} times, in {where}]"
+        return f" [{self.count} times, in {len(self.interactions)} {where}]"
+
+
+def group_findings(findings: Iterable[Finding]) -> list[FindingGroup]:
+    """Merge findings that differ only in the interaction (or array item) they were seen in."""
+    groups: dict[tuple[Any, ...], list[Finding]] = {}
+    for finding in findings:
+        v = finding.violation
+        key = (v.cassette, finding.severity, v.category, v.endpoint, _INDEX.sub("[]", v.path), v.expected)
+        groups.setdefault(key, []).append(finding)
+    out = []
+    for members in groups.values():
+        numbers = dict.fromkeys(m.violation.interaction for m in members if m.violation.interaction is not None)
+        found = dict.fromkeys(m.violation.found for m in members)
+        out.append(FindingGroup(members[0], len(members), tuple(numbers), tuple(found)))
+    return out
+
+
 @dataclass
 class DriftReport:
+    #: Every finding, one per place (``groups`` merges the repeated ones).
     findings: list[Finding]
     #: Every cassette looked at, findings or not.
     cassettes: list[str]
+
+    @property
+    def groups(self) -> list[FindingGroup]:
+        return group_findings(self.findings)
 
     @property
     def counts(self) -> Counter[str]:
@@ -107,25 +174,30 @@ class DriftReport:
         return EXIT_DRIFT if self.counts["error"] else EXIT_CLEAN
 
     def summary(self) -> str:
-        counts = self.counts
+        """Distinct findings per severity; occurrences too when some repeat."""
+        groups = self.groups
+        counts = Counter(g.severity for g in groups)
         parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 else ''}" for s in SEVERITIES[:3]]
-        return f"{', '.join(parts)} in {len(self.cassettes)} cassette(s)"
+        repeated = f" ({len(self.findings)} occurrences)" if len(groups) != len(self.findings) else ""
+        return f"{', '.join(parts)}{repeated} in {len(self.cassettes)} cassette(s)"
 
     def to_text(self) -> str:
         lines: list[str] = []
         current: str | None = None
-        for finding in self.findings:
-            v = finding.violation
-            if v.cassette != current:
-                current = v.cassette
+        for group in self.groups:
+            cassette = group.first.violation.cassette
+            if cassette != current:
+                current = cassette
                 lines.append(current or "<cassette>")
-            lines.append(f"  {finding.severity}: {_place(v)}: {v.label}: expected {v.expected}, found {v.found}")
+            lines.append(f"  {group.severity}: {group.describe()}")
         lines.append(f"drift: {self.summary()}")
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> str:
+        """Every occurrence under ``findings`` and ``summary`` (as before groups), plus ``groups``."""
         document = {
             "findings": [f.to_json() for f in self.findings],
+            "groups": [g.to_json() for g in self.groups],
             "cassettes": self.cassettes,
             "summary": {s: self.counts[s] for s in SEVERITIES[:3]},
             "exit_code": self.exit_code,
@@ -133,15 +205,15 @@ class DriftReport:
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
     def to_github(self) -> str:
-        """GitHub Actions workflow commands: one annotation per finding, on the cassette file."""
+        """GitHub Actions workflow commands: one annotation per distinct finding, on the cassette file."""
         lines = [
             annotation(
-                f.severity,
-                f.violation.cassette or "",
-                f"runreplay drift: {f.violation.label}",
-                f"{_place(f.violation)}: expected {f.violation.expected}, found {f.violation.found}",
+                g.severity,
+                g.first.violation.cassette or "",
+                f"runreplay drift: {g.first.violation.label}",
+                g.describe(label=False),  # the title names it
             )
-            for f in self.findings
+            for g in self.groups
         ]
         lines.append(f"drift: {self.summary()}")
         return "\n".join(lines) + "\n"
@@ -182,6 +254,8 @@ __all__ = [
     "DriftConfig",
     "DriftReport",
     "Finding",
+    "FindingGroup",
     "drift",
+    "group_findings",
     "load_config",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from runreplay.cassette import Interaction
 from runreplay.checks.validation import Violation, format_violations, validate_interaction
 from runreplay.errors import (
+    RealSleepWarning,
     RunReplayError,
     SchemaViolationError,
     SchemaViolationWarning,
@@ -54,3 +55,18 @@ def unused_problem(
         return UnusedInteractionsError(message)
     warnings.warn(UnusedInteractionsWarning(message), stacklevel=4)
     return None
+
+
+def real_wait_warning(idle_s: float, longest_s: float, threshold_s: float, cassette: str) -> None:
+    """Warn when a replay on the virtual clock spent ``idle_s`` wall seconds idle (a real sleep)."""
+    if idle_s < threshold_s:
+        return
+    message = (
+        f"runreplay: the replay of {cassette} sat idle for {idle_s:.1f} s of real time "
+        f"(longest stretch {longest_s:.1f} s) while the virtual clock was active: something slept "
+        "for real. The clock replaces time.sleep, time.monotonic, asyncio.sleep "
+        "and anyio.sleep, also where a module outside the standard library bound them at import; "
+        "it does not reach a sleep kept elsewhere (a default argument, an attribute, a standard-library "
+        "wait such as threading.Event.wait). See docs/polling-and-virtual-clock.md."
+    )
+    warnings.warn(RealSleepWarning(message), stacklevel=4)

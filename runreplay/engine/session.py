@@ -21,7 +21,7 @@ from typing import Any, Unpack
 from runreplay.cassette import BodyKind, Cassette, Interaction, Request, Response, encode_body, load
 from runreplay.checks.validation import Violation
 from runreplay.engine import report
-from runreplay.engine.clock import VirtualClock
+from runreplay.engine.clock import REAL_WAIT_WARN_S, VirtualClock
 from runreplay.engine.interception import Interception
 from runreplay.engine.isolation import replay_guard
 from runreplay.engine.matching import Matcher
@@ -203,6 +203,8 @@ class Session:
             self._stack.close()  # also records the streams nobody finished reading
             self._stack = None
         self.save()
+        if exc_type is None and self.clock is not None:
+            report.real_wait_warning(self.clock.idle_s, self.clock.longest_idle_s, REAL_WAIT_WARN_S, str(self.path))
         if exc_type is None:
             self._check_schemas()
         if exc_type is None and self._replays and not self._records and not self.unmatched:
