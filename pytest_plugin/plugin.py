@@ -335,8 +335,13 @@ def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session | Non
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    result = yield
     session = item.stash.get(_SESSION, None)
+    try:
+        result = yield
+    except BaseException as exc:
+        if session is not None:  # its unused report then blames the failure, not the code's polling
+            session.ended_early = f"The test raised {type(exc).__name__}"
+        raise
     if session is not None and session.unmatched:
         # The code under test swallowed the unmatched-request error; the test must still fail.
         pytest.fail(session.unmatched[0], pytrace=False)

@@ -38,6 +38,8 @@ from runreplay.engine.timeline import ResourceReplay
 from runreplay.errors import (
     CassetteError,
     ConfigError,
+    RepeatedRequestError,
+    ReplayedIdWarning,
     RunReplayError,
     SchemaViolationError,
     SchemaViolationWarning,
@@ -75,7 +77,9 @@ __all__ = [
     "MatchConfig",
     "Options",
     "RecordMode",
+    "RepeatedRequestError",
     "ReplayMode",
+    "ReplayedIdWarning",
     "Request",
     "ResourceReplay",
     "Response",
