@@ -41,9 +41,15 @@ from runreplay.engine.isolation import NetworkGuard
 from runreplay.options import option_help, option_names
 from runreplay_pytest import emulator
 
+# The self-starting emulator's fixtures (--runreplay-emulator), found by pytest in this module's
+# namespace; `pytest_plugins` would import the module a second time for assertion rewriting and warn.
+from runreplay_pytest.emulator import (  # noqa: F401
+    _runreplay_emulator_server,
+    runreplay_emulator,
+    runreplay_emulator_settings,
+)
+
 MARKER = "runreplay"
-#: The self-starting emulator's fixtures (--runreplay-emulator).
-pytest_plugins = ["runreplay_pytest.emulator"]
 
 #: Keywords with a command-line flag (``--runreplay-<keyword>``), with their choices.
 FLAGS: dict[str, list[str]] = {
@@ -339,8 +345,13 @@ def runreplay_cassette(request: pytest.FixtureRequest) -> Iterator[Session | Non
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    result = yield
     session = item.stash.get(_SESSION, None)
+    try:
+        result = yield
+    except BaseException as exc:
+        if session is not None:  # its unused report then blames the failure, not the code's polling
+            session.ended_early = f"The test raised {type(exc).__name__}"
+        raise
     if session is not None and session.unmatched:
         # The code under test swallowed the unmatched-request error; the test must still fail.
         pytest.fail(session.unmatched[0], pytrace=False)

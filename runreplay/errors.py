@@ -14,14 +14,23 @@
   request made during replay has no recorded interaction, or breaks the recorded
   tool-call round trip
 
+  * :class:`RepeatedRequestError`: a request that creates or changes something was asked
+    more often than it was recorded (``allow_repeats`` relaxes it)
+
 * warnings: :class:`UnusedInteractionsWarning`, :class:`SchemaViolationWarning`
   (the ``"warn"`` forms of the two errors above), :class:`RealSleepWarning` (a replay
-  waited in real time: a sleep the virtual clock did not reach)
+  waited in real time: a sleep the virtual clock did not reach), and :class:`ReplayedIdWarning`
+  (``new_episodes`` sent the live server an id only the recording knows)
+
+:func:`hide_frame` is what runreplay's functions on the way to an
+``UnmatchedRequestError`` set as ``__tracebackhide__``, so pytest shows the test's frames,
+not ours.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class RunReplayError(Exception):
@@ -71,6 +80,27 @@ class UnmatchedRequestError(BaseException):
 
     def __str__(self) -> str:
         return self.message
+
+
+class RepeatedRequestError(UnmatchedRequestError):
+    """A create, cancel or submit was asked more often than the cassette recorded it.
+
+    Against the live API a second create makes a second resource; replaying the recorded
+    one again would hide that. ``allow_repeats`` relaxes the rule.
+    """
+
+
+def hide_frame(excinfo: Any) -> bool:
+    """For ``__tracebackhide__``: pytest leaves out our frame from a request's failure.
+
+    A frame stays visible for any other exception (a bug of ours should show where it is).
+    ``excinfo`` is pytest's ``ExceptionInfo`` (or None).
+    """
+    return isinstance(getattr(excinfo, "value", None), UnmatchedRequestError)
+
+
+class ReplayedIdWarning(UserWarning):
+    """Under ``new_episodes``, a live request used an id that only replayed responses gave out."""
 
 
 class UnusedInteractionsWarning(UserWarning):

@@ -218,6 +218,13 @@ class Options:
         default=ToolOutputs.MATCH,
         metadata=_help("match | ids: submitted tool outputs must equal the recording, or only their ids"),
     )
+    allow_repeats: bool | tuple[str, ...] = field(
+        default=False,
+        metadata=_help(
+            "True, or route names (create_assistant, cancel_run): those creates, cancels and submits may be "
+            "replayed more often than recorded"
+        ),
+    )
     sse_exact: bool = field(default=False, metadata=_help("keep each recorded SSE event's exact bytes"))
     streams: StreamOptions | None = field(
         default=None, metadata=_help("a StreamOptions: pacing, re-chunking and faults for replayed streams")
@@ -277,7 +284,26 @@ _FLAGS = frozenset({"match_host", "virtual_clock", "sse_exact", "validate_replay
 _LISTS = frozenset({"match_ignore_paths", "match_headers", "allow_hosts"})
 
 
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0", ""})
+
+
+def _repeats(value: Any, where: str) -> bool | tuple[str, ...]:
+    """``allow_repeats``: a bool, or route names (a list, or one string: "a, b" as an ini file gives it)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        value = value.replace(",", " ").split()
+    if not isinstance(value, Iterable) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}: allow_repeats must be True, False or a list of route names, not {value!r}")
+    return tuple(v.strip() for v in value) or False
+
+
 def _convert(name: str, value: Any, where: str) -> Any:
+    if name == "allow_repeats":
+        return _repeats(value, where)
     if name in _CHOICES:
         return _CHOICES[name].parse(value)
     if name in _FLAGS:
@@ -338,6 +364,7 @@ class OptionKeywords(TypedDict, total=False):
     virtual_clock: bool
     unused: str | UnusedPolicy
     tool_outputs: str | ToolOutputs
+    allow_repeats: bool | str | Iterable[str]
     sse_exact: bool
     streams: StreamOptions | None
     validate: str | ValidatePolicy

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from runreplay_pytest.plugin import MAX_NAME_BYTES, cassette_path
 
 from runreplay import ConfigError
 from runreplay.emulator import Emulator
+from runreplay_pytest.plugin import MAX_NAME_BYTES, cassette_path
 
 pytest_plugins = ["pytester"]
 

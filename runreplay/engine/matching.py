@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import difflib
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
@@ -122,6 +122,13 @@ def _drop_path(value: Any, path: Sequence[str]) -> Any:
     return value
 
 
+#: Re-record advice when nothing more is known about the request.
+GENERIC_ADVICE = (
+    "If the change is expected, re-record the test with --record-mode=rewrite "
+    "(new_episodes only suits a new request that names no id from the recording)."
+)
+
+
 class Matcher:
     """Finds the recorded interaction for a request.
 
@@ -160,10 +167,22 @@ class Matcher:
         self.used.add(index)
         return index
 
-    def closest(self, key: RequestKey, limit: int = 3) -> list[tuple[int, float]]:
-        """The recorded interactions most like ``key``, best first, with a similarity score."""
+    def exhausted(self, key: RequestKey) -> bool:
+        """Whether every recorded interaction for ``key`` was served (the next one would repeat)."""
+        indexes = self._by_key.get(key)
+        return indexes is not None and self._served.get(key, 0) >= len(indexes)
+
+    def recorded_count(self, key: RequestKey) -> int:
+        return len(self._by_key.get(key, ()))
+
+    def closest(self, key: RequestKey, limit: int = 3, preferred: Collection[int] = ()) -> list[tuple[int, float]]:
+        """The recorded interactions most like ``key``, best first, with a similarity score.
+
+        ``preferred`` interactions (those of the request's own route) come before all others:
+        a diff against the same endpoint says what changed, one against another endpoint does not.
+        """
         target = key.describe()
-        scored: list[tuple[float, int]] = []
+        scored: list[tuple[bool, float, int]] = []
         seen: set[RequestKey] = set()
         for index, other in enumerate(self.keys):
             if other in seen:
@@ -175,18 +194,30 @@ class Matcher:
                 + (other.query == key.query) * 1.0
                 + difflib.SequenceMatcher(None, target, other.describe()).ratio() * 2.0
             )
-            scored.append((score, index))
-        scored.sort(key=lambda item: -item[0])
-        return [(index, score) for score, index in scored[:limit]]
+            scored.append((index in preferred, score, index))
+        scored.sort(key=lambda item: (not item[0], -item[1]))
+        return [(index, score) for _same, score, index in scored[:limit]]
 
-    def explain_miss(self, key: RequestKey, cassette_name: str) -> str:
+    def explain_miss(
+        self,
+        key: RequestKey,
+        cassette_name: str,
+        *,
+        preferred: Collection[int] = (),
+        route: str | None = None,
+        advice: str = GENERIC_ADVICE,
+    ) -> str:
+        """Why nothing matched: the request (and its ``route``), a diff against the closest, what to do."""
+        shown = [*key.describe().splitlines()]
+        if route is not None:
+            shown[0] += f"    ({route})"
         lines = [
             f"runreplay: no recorded interaction in {cassette_name} matches this request:",
             "",
-            *("    " + line for line in key.describe().splitlines()),
+            *("    " + line for line in shown),
             "",
         ]
-        candidates = self.closest(key)
+        candidates = self.closest(key, preferred=preferred)
         if not candidates:
             lines.append("The cassette has no interactions.")
         else:
@@ -197,9 +228,8 @@ class Matcher:
         lines += [
             "",
             "Matching uses method, path, sorted query and the JSON body (null fields, "
-            '"stream": false and the ignored JSON paths left out). If the change is expected, '
-            "re-record with --record-mode=new_episodes (add) or --record-mode=rewrite (start over), "
-            "or ignore volatile body fields with match_ignore_paths.",
+            '"stream": false and the ignored JSON paths left out); ignore volatile body fields '
+            "with match_ignore_paths. " + advice,
         ]
         return "\n".join(lines)
 

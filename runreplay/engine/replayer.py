@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from runreplay.cassette import Body, BodyKind, Interaction, Request, Response, paused_gc
 from runreplay.engine._recent import Recent
+from runreplay.engine.ids import named_id, reply_ids
 from runreplay.engine.matching import Matcher, RequestKey, key_diff, make_key
 from runreplay.engine.scrub import Scrubber
 from runreplay.engine.timeline import (
@@ -25,9 +26,10 @@ from runreplay.engine.timeline import (
     streamed_resource,
     timeline_key,
 )
-from runreplay.errors import UnmatchedRequestError
+from runreplay.errors import RepeatedRequestError, UnmatchedRequestError, hide_frame
 from runreplay.options import MatchConfig, ReplayMode, ToolOutputs
-from runreplay.providers.base import Role
+from runreplay.providers import Routed, find
+from runreplay.providers.base import READ_METHODS, Role, Route
 from runreplay.sse import SSEEvent
 
 
@@ -84,6 +86,7 @@ class Replayer:
         mode: ReplayMode = ReplayMode.TIMELINE,
         tool_outputs: ToolOutputs = ToolOutputs.MATCH,
         name: str = "<cassette>",
+        allow_repeats: bool | tuple[str, ...] = False,
     ) -> None:
         with paused_gc():  # thousands of keys and states that all survive: see paused_gc
             self.matcher = Matcher(interactions, match)
@@ -99,6 +102,9 @@ class Replayer:
         self.mode = mode
         self.tool_outputs = tool_outputs
         self.name = name
+        self.allow_repeats = allow_repeats
+        #: Whether a request (by key) may be served again once its recordings are used up.
+        self._repeatable: dict[RequestKey, bool] = {}
         self.resources: dict[str, ResourceReplay] = {}
         #: Whether any recorded request belongs to a lifecycle (else none is looked up).
         self._lifecycles = any(step is not None for step in self.steps)
@@ -135,6 +141,7 @@ class Replayer:
 
     def answer(self, prepared: Prepared, now_ms: int) -> Interaction | None:
         """:meth:`respond` for a request already prepared (and perhaps cached by the caller)."""
+        __tracebackhide__ = hide_frame
         request, key, found = prepared.request, prepared.key, prepared.found
         with self._lock:
             if found is not None and found.role is Role.POLL and self.matcher.has(key):
@@ -158,6 +165,8 @@ class Replayer:
                     self.matcher.used.add(checked)
                     self._entered(checked, now_ms)
                     return self.interactions[checked]
+            if self.matcher.exhausted(key) and not self._may_repeat(request, key):
+                raise RepeatedRequestError(self._repeat_message(request, key))
             index = self.matcher.take(key)
             if index is None:
                 return None
@@ -166,7 +175,55 @@ class Replayer:
             return self.interactions[index]
 
     def explain_miss(self, request: Request) -> str:
-        return self.matcher.explain_miss(self.key(request), self.name)
+        """The miss message: the closest recordings (its own route's first) and re-record advice."""
+        routed = find(request)
+        route = _route_of(routed)
+        same_route = [n for n, i in enumerate(self.interactions) if route and _route_of(find(i.request)) is route]
+        recorded_ids: set[str] = set()
+        for interaction in self.interactions:
+            recorded_ids |= reply_ids(interaction.response)
+        return self.matcher.explain_miss(
+            self.key(request),
+            self.name,
+            preferred=same_route,
+            route=f"{routed.provider.name} {routed.route.name}" if routed is not None else None,
+            advice=rerecord_advice(route, named_id(request, recorded_ids)),
+        )
+
+    # ------------------------------------------------------------------ repeats
+
+    def _may_repeat(self, request: Request, key: RequestKey) -> bool:
+        """Whether a request whose recordings were all served may get the last one again."""
+        if self.allow_repeats is True:
+            return True
+        allowed = self._repeatable.get(key)
+        if allowed is None:
+            route = _route_of(find(request))
+            if route is None:  # no provider knows it: HTTP's own rule, reads may repeat
+                allowed = request.method.upper() in READ_METHODS
+            else:
+                allowed = route.repeatable or (
+                    isinstance(self.allow_repeats, tuple) and route.name in self.allow_repeats
+                )
+            self._repeatable[key] = allowed
+        return allowed
+
+    def _repeat_message(self, request: Request, key: RequestKey) -> str:
+        route = _route_of(find(request))
+        recorded = self.matcher.recorded_count(key)
+        what = f"{route.name}, role {route.role.value}" if route is not None else f"{request.method.upper()}"
+        named = route.name if route is not None else "<route name>"
+        times = "once" if recorded == 1 else f"{recorded} times"
+        return (
+            f"runreplay: {request.method.upper()} {request.path} ({what}) is asked for the {_nth(recorded + 1)} "
+            f"time, but {self.name} recorded it {times}.\n"
+            "A request that creates or changes something is served once per recording: against the live API "
+            "a second one would make a second resource (or act twice), which replaying the first reply again "
+            "would hide.\n"
+            f"If the code under test means to send it again, allow it with allow_repeats=True or "
+            f"allow_repeats=[{named!r}] (a marker or use_cassette keyword, or the ini key runreplay_allow_repeats); "
+            "if the code now sends it more often than when recorded, re-record with --record-mode=rewrite."
+        )
 
     def _replay_for(self, found: Step) -> ResourceReplay | None:
         key = found.key
@@ -200,6 +257,7 @@ class Replayer:
         interaction to replay when the policy accepts the request, None to fall back to
         plain matching, and raises when ids are missing or extra.
         """
+        __tracebackhide__ = hide_frame
         lifecycle = found.lifecycle
         outputs = lifecycle.tool_outputs
         if outputs is None or (lifecycle.answers is not None and not outputs(request.body.json_value)):
@@ -321,6 +379,18 @@ class Replayer:
 
     # ------------------------------------------------------------------ afterwards
 
+    def left_repeats_replayed(self, left: Sequence[int]) -> bool:
+        """Whether the first unused request (polls aside) is one that was replayed already.
+
+        Then the cassette holds the same exchanges more than once, as ``--record-mode=all``
+        leaves it (it adds a recording to the old one), rather than the code stopping early.
+        """
+        first = next((n for n in left if (step := self.steps[n]) is None or step.role is not Role.POLL), None)
+        if first is None:
+            return False
+        key = self.matcher.keys[first]
+        return any(self.matcher.keys[n] == key for n in self.matcher.used)
+
     def unused(self) -> list[int]:
         """Indexes of recorded interactions that were neither served nor skipped past."""
         covered = set(self.matcher.used)
@@ -338,3 +408,32 @@ def _replace_strings(value: Any, texts: dict[str, str]) -> Any:
     if isinstance(value, list):
         return [_replace_strings(v, texts) for v in value]
     return value
+
+
+def _route_of(routed: Routed | None) -> Route | None:
+    return routed.route if routed is not None else None
+
+
+def _nth(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def rerecord_advice(route: Route | None, recorded_id: str | None) -> str:
+    """What to do about a miss, right for a stateful API (``new_episodes`` mixes recorded ids into live calls)."""
+    if route is not None and route.creates:
+        return (
+            f"This request creates a resource ({route.name}) and the test's later requests depend on it: if the "
+            "change is expected, re-record the test with --record-mode=rewrite. Under new_episodes the live server "
+            "would create it while later requests replay recorded ids, which that server never gave out, and its "
+            "404s would be recorded for good."
+        )
+    if recorded_id is not None:
+        return (
+            f"This request names {recorded_id}, an id only the recording gave out: if the change is expected, "
+            "re-record the test with --record-mode=rewrite (under new_episodes the live server would not know it)."
+        )
+    return (
+        "If the change is expected, re-record: --record-mode=new_episodes adds this request (it names no "
+        "recorded id), --record-mode=rewrite records the whole test afresh."
+    )

@@ -40,6 +40,9 @@ def save_recording(
 ) -> Cassette:
     """Add ``recorded`` to the cassette at ``target`` (or replace its content when ``fresh``).
 
+    With nothing recorded, a missing or ``fresh`` cassette is written empty: a test that
+    made no request replays from it.
+
     ``recorded`` interactions carry times relative to ``started_at`` (seconds since the
     epoch); they are sorted, shifted to continue the cassette's timeline and scrubbed in
     place. ``meta`` adds to the cassette's meta. ``replace_once`` names a recording run (a
@@ -51,10 +54,13 @@ def save_recording(
         if fresh and replace_once is not None and not _first_rewrite(target, replace_once):
             fresh = False
         base = load(target) if not fresh and target.exists() else Cassette()
+        if not recorded and target.exists() and not fresh:
+            return base  # nothing to add
         # Streams are recorded when they end; the cassette keeps the order requests were sent in.
         recorded.sort(key=lambda item: item.at_ms)
-        first_at = started_at + recorded[0].at_ms / 1000
-        delta = (base.interactions[-1].at_ms if base.interactions else 0) - recorded[0].at_ms
+        start_ms = recorded[0].at_ms if recorded else 0
+        first_at = started_at + start_ms / 1000
+        delta = (base.interactions[-1].at_ms if base.interactions else 0) - start_ms
         for item in recorded:
             item.shift(delta)
         if scrubber is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -22,6 +23,7 @@ from runreplay.cassette import BodyKind, Cassette, Interaction, Request, Respons
 from runreplay.checks.validation import Violation
 from runreplay.engine import report
 from runreplay.engine.clock import REAL_WAIT_WARN_S, VirtualClock
+from runreplay.engine.ids import named_id, reply_ids
 from runreplay.engine.interception import Interception
 from runreplay.engine.isolation import replay_guard
 from runreplay.engine.matching import Matcher
@@ -30,9 +32,16 @@ from runreplay.engine.replayer import Preparer, Replayer
 from runreplay.engine.saving import recorded_epoch, save_recording
 from runreplay.engine.scrub import Scrubber
 from runreplay.engine.timeline import ResourceReplay, build_timelines
-from runreplay.errors import ConfigError, RunReplayError, UnmatchedRequestError
+from runreplay.errors import (
+    ConfigError,
+    RepeatedRequestError,
+    ReplayedIdWarning,
+    RunReplayError,
+    UnmatchedRequestError,
+    hide_frame,
+)
 from runreplay.options import OptionKeywords, Options, RecordMode, StreamOptions
-from runreplay.providers import check_match_headers, find
+from runreplay.providers import check_match_headers, check_route_names, find
 from runreplay.scrub_rules import ScrubRules
 from runreplay.sse import SSEEvent
 
@@ -71,6 +80,8 @@ class Session:
         self.record_mode: RecordMode = self.options.record_mode
         self.match = self.options.match_config()
         check_match_headers(self.match.match_headers)
+        if isinstance(self.options.allow_repeats, tuple):
+            check_route_names(self.options.allow_repeats, f"runreplay options for {self.path}: allow_repeats")
         self.cassette = self._load_existing()
         self._replays = self.record_mode.replays(self._existed)
         self._records = self.record_mode.records(self._existed)
@@ -80,6 +91,7 @@ class Session:
             mode=self.options.replay_mode,
             tool_outputs=self.options.tool_outputs,
             name=str(self.path),
+            allow_repeats=self.options.allow_repeats,
         )
         self.scrub_rules = self.options.scrub or ScrubRules()
         self.scrubber = Scrubber(self.scrub_rules)
@@ -91,6 +103,12 @@ class Session:
         #: Failures found when the session ended (unused interactions, schema violations).
         self.problems: list[RunReplayError] = []
         self.violations: list[Violation] = []
+        #: Why the code under test ended early, if it did (the plugin sets it: "the test raised
+        #: KeyError"); the unused report then blames that, not the code's polling.
+        self.ended_early: str | None = None
+        # new_episodes: ids replayed replies gave out, and ids the live server gave out this session.
+        self._replayed_ids: set[str] = set()
+        self._live_ids: set[str] = set()
         self.saved = False
         self._written: Cassette | None = None
         self._lock = threading.Lock()
@@ -143,11 +161,21 @@ class Session:
         ``raw_body``, the request's bytes as sent, lets a repeated request (a poll) reuse
         the scrubbed form and key computed the first time it was seen.
         """
+        __tracebackhide__ = hide_frame
         if not self._replays:
             return None
         prepared = self._preparer.prepare(request, raw_body)
-        interaction = self.replayer.answer(prepared, self.replay_now_ms())
+        try:
+            interaction = self.replayer.answer(prepared, self.replay_now_ms())
+        except UnmatchedRequestError as exc:
+            if isinstance(exc, RepeatedRequestError) and self._records:
+                return None  # new_episodes: the live server answers the extra request, and it is recorded
+            self.unmatched.append(exc.message)  # the plugin fails a test that swallowed it
+            raise
         if interaction is not None:
+            if self._records:
+                with self._lock:
+                    self._replayed_ids |= reply_ids(interaction.response)
             if self.clock is not None and interaction.duration_ms:
                 # The exchange took this long when recorded: charge it to the virtual clock, so
                 # client-side deadlines see the same elapsed time as during the recording.
@@ -164,8 +192,25 @@ class Session:
         with self._lock:
             self.recorded.append(interaction)
         if self._replays:
+            self._check_live_ids(request, response)
             # new_episodes: a request recorded now can be replayed later in the same session.
             self.replayer.add(interaction)
+
+    def _check_live_ids(self, request: Request, response: Response) -> None:
+        """new_episodes: warn when a live request named an id that only replayed replies gave out."""
+        with self._lock:
+            stale = named_id(request, self._replayed_ids - self._live_ids)
+            self._live_ids |= reply_ids(response)
+        if stale is not None:
+            warnings.warn(
+                ReplayedIdWarning(
+                    f"runreplay: {request.method} {request.path} went to the live server under new_episodes, but it "
+                    f"names {stale}, an id only replayed replies from {self.path} gave out: the live server never "
+                    f"gave it to this session (it answered {response.status}), and the cassette now keeps that "
+                    "answer. Re-record the test with --record-mode=rewrite."
+                ),
+                stacklevel=2,
+            )
 
     def _reply(self, interaction: Interaction) -> Reply:
         if interaction.response.body.kind is not BodyKind.SSE:
@@ -208,18 +253,31 @@ class Session:
         if exc_type is None:
             self._check_schemas()
         if exc_type is None and self._replays and not self._records and not self.unmatched:
+            left = self.replayer.unused()
+            cause = report.UnusedCause.EARLY_STOP
+            if self.ended_early is not None:
+                cause = report.UnusedCause.TEST_FAILED
+            elif self.replayer.left_repeats_replayed(left):
+                cause = report.UnusedCause.DUPLICATES
             problem = report.unused_problem(
-                self.replayer.unused(), self.interactions, str(self.path), self.options.unused
+                left, self.interactions, str(self.path), self.options.unused, cause=cause, why=self.ended_early
             )
             if problem is not None:
                 self.problems.append(problem)
 
     def save(self) -> Path | None:
-        """Write the cassette if anything was recorded. Atomic; safe to call twice."""
-        if not self.recorded or self.saved:
+        """Write the cassette if anything was recorded. Atomic; safe to call twice.
+
+        A recording session that saw no request still writes its cassette (empty) when
+        there was none or when rewriting, so the test replays afterwards instead of
+        failing for want of a file.
+        """
+        if self.saved or not self._records:
+            return None
+        fresh = self.record_mode is RecordMode.REWRITE or self.record_to is not None
+        if not self.recorded and (self.record_to is not None or (self._existed and not fresh)):
             return None
         target = self.record_to or self.path
-        fresh = self.record_mode is RecordMode.REWRITE or self.record_to is not None
         scrubber = self.scrubber if self.scrub_rules.enabled else None
         self._written = save_recording(
             target,

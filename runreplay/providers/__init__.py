@@ -10,6 +10,7 @@ provider and client SDK a recording came from.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import pkgutil
@@ -170,6 +171,16 @@ def check_match_headers(names: Sequence[str]) -> None:
         owner = next((p for p in registry() if p.volatile(name)), None)
         if owner is not None:
             raise ConfigError(f"header {name!r} is volatile ({owner.title} SDKs vary it) and cannot be matched on")
+
+
+def check_route_names(names: Sequence[str], where: str = "allow_repeats") -> None:
+    """Refuse a route name no provider declares (with the closest known one as a hint)."""
+    known = sorted({route.name for provider in registry() for route in provider.routes})
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{where}: no API route is named {name!r}{hint}; known: {', '.join(known)}")
 
 
 def detect_client(interactions: Sequence[Interaction]) -> dict[str, str] | None:

@@ -42,6 +42,11 @@ class Role(enum.StrEnum):
     CALL = "call"
 
 
+#: The roles a replay answers as often as asked: they only read.
+_REPEATABLE_ROLES = frozenset({Role.POLL, Role.LIST, Role.STREAM_RESUME})
+#: HTTP methods that only read (RFC 9110 "safe"): a request with one may be answered again.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 #: The roles that belong to a resource's lifecycle.
 LIFECYCLE_ROLES = frozenset({Role.CREATE, Role.POLL, Role.MUTATE, Role.STREAM_RESUME})
 
@@ -104,6 +109,9 @@ class Route:
     not_emulated: str | None = None
     #: For a stream resume: the query parameter naming the last event the client saw.
     cursor: str | None = None
+    #: Whether replay may serve this request again after every recorded copy was served
+    #: (``None``: decided by :attr:`repeatable` from the role and methods).
+    repeats: bool | None = None
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -121,6 +129,29 @@ class Route:
         """``POST /threads/{thread_id}/runs``, for messages."""
         query = "?" + "&".join(f"{k}={v}" for k, v in self.when) if self.when else ""
         return f"{'|'.join(self.methods)} {self.path}{query}"
+
+    @property
+    def repeatable(self) -> bool:
+        """Whether a replay may answer this request more often than it was recorded.
+
+        Reads (polls, lists, stream resumes, GETs) may: asking again changes nothing on the
+        server. Creates, mutations (cancel, submit tool outputs) and every other write may
+        not, unless the route says ``repeats=True`` (a modify that sets the same fields).
+        """
+        if self.repeats is not None:
+            return self.repeats
+        if self.role in _REPEATABLE_ROLES:
+            return True
+        if self.role in (Role.CREATE, Role.MUTATE):
+            return False
+        return all(method in READ_METHODS for method in self.methods)
+
+    @property
+    def creates(self) -> bool:
+        """Whether the request makes a new resource: a create, or a POST to a collection."""
+        if self.role is Role.CREATE:
+            return True
+        return self.role is Role.CALL and "POST" in self.methods and not self.path.rstrip("/").endswith("}")
 
     def selected_by(self, request: Request) -> bool:
         """Whether the request carries the query parameters this route requires."""

@@ -35,7 +35,15 @@ ROUTES = (
     route("POST", "/assistants", "create_assistant", "Assistant", request="AssistantCreateParams"),
     route("GET", "/assistants", "list_assistants", "AssistantList", Role.LIST, query="ListParams"),
     route("GET", "/assistants/{assistant_id}", "retrieve_assistant", "Assistant"),
-    route("POST", "/assistants/{assistant_id}", "modify_assistant", "Assistant", request="AssistantModifyParams"),
+    # A modify sets fields: sent twice, it leaves the same state, so replay may answer it again.
+    route(
+        "POST",
+        "/assistants/{assistant_id}",
+        "modify_assistant",
+        "Assistant",
+        request="AssistantModifyParams",
+        repeats=True,
+    ),
     route("DELETE", "/assistants/{assistant_id}", "delete_assistant", "DeletionStatus"),
     route("POST", "/threads", "create_thread", "Thread", request="ThreadCreateParams"),
     route(
@@ -49,7 +57,7 @@ ROUTES = (
         resource="run",
     ),
     route("GET", "/threads/{thread_id}", "retrieve_thread", "Thread"),
-    route("POST", "/threads/{thread_id}", "modify_thread", "Thread", request="ThreadModifyParams"),
+    route("POST", "/threads/{thread_id}", "modify_thread", "Thread", request="ThreadModifyParams", repeats=True),
     route("DELETE", "/threads/{thread_id}", "delete_thread", "DeletionStatus"),
     route("POST", "/threads/{thread_id}/messages", "create_message", "Message", request="MessageCreateParams"),
     route("GET", "/threads/{thread_id}/messages", "list_messages", "MessageList", Role.LIST, query="MessageListParams"),
@@ -68,7 +76,7 @@ ROUTES = (
     ),
     route("GET", "/threads/{thread_id}/runs", "list_runs", "RunList", Role.LIST, query="RunListParams"),
     route("GET", RUN, "retrieve_run", "Run", Role.POLL, resource="run", resource_id=_RUN_ID),
-    route("POST", RUN, "modify_run", "Run", request="RunModifyRequest"),
+    route("POST", RUN, "modify_run", "Run", request="RunModifyRequest", repeats=True),
     route(
         "POST",
         f"{RUN}/submit_tool_outputs",

@@ -36,6 +36,7 @@ from runreplay.engine._recent import Recent
 from runreplay.engine.interception.bodies import request_body, response_body
 from runreplay.engine.interception.faults import Cut, Fault, deliveries, plain_chunks
 from runreplay.engine.port import Handler, Reply
+from runreplay.errors import hide_frame
 from runreplay.sse import SSEDecoder, SSEEvent
 
 Patch = tuple[Any, str, Callable[..., Any]]
@@ -91,6 +92,7 @@ class HttpxInterceptor:
 
         @functools.wraps(real)
         def handle_request(transport: Any, request: Any) -> Any:
+            __tracebackhide__ = hide_frame
             started = handler.now_ms()
             content = request.read()
             ours = _to_request(request, content, handler.wants_request_headers)
@@ -115,6 +117,7 @@ class HttpxInterceptor:
 
         @functools.wraps(real)
         async def handle_async_request(transport: Any, request: Any) -> Any:
+            __tracebackhide__ = hide_frame
             started = handler.now_ms()
             content = await request.aread()
             ours = _to_request(request, content, handler.wants_request_headers)

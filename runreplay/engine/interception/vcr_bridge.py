@@ -22,6 +22,7 @@ from runreplay.cassette import (
 )
 from runreplay.engine.interception.bodies import request_body, response_body
 from runreplay.engine.port import Handler, Reply
+from runreplay.errors import hide_frame
 
 _REQUEST_ATTR = "_runreplay_request"
 _PENDING_ATTR = "_runreplay_pending"
@@ -61,6 +62,7 @@ class VcrCassette:
         return request
 
     def can_play_response_for(self, vcr_request: Any) -> bool:
+        __tracebackhide__ = hide_frame
         # VCR.py asks more than once per request (requests asks on connect, too).
         if not hasattr(vcr_request, _PENDING_ATTR):
             setattr(vcr_request, _PENDING_ATTR, self.handler.respond(self._request(vcr_request)))
