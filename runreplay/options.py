@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self, TypedDict
 
+from runreplay._jsonpath import JsonPath, parse_all
 from runreplay.errors import ConfigError
 from runreplay.scrub_rules import ScrubRules
 
@@ -165,8 +166,9 @@ VOLATILE_HEADERS = frozenset({"authorization", "user-agent", "content-length", "
 class MatchConfig:
     """How requests are compared.
 
-    ``ignore_json_paths`` are dotted paths into the request body (``metadata.trace_id``,
-    ``messages.*.id``); ``*`` matches any key or list index. ``match_host`` makes host and
+    ``ignore_json_paths`` are JSON paths into the request body (``$.metadata.trace_id``,
+    ``$.messages[*].id``, ``$..trace_id``: the syntax of :mod:`runreplay._jsonpath`), left
+    out of the comparison; a path that cannot match is a ConfigError. ``match_host`` makes host and
     port count. ``match_headers`` names request headers that must be equal (e.g.
     ``openai-beta`` to keep v1 and v2 recordings apart).
     """
@@ -176,10 +178,11 @@ class MatchConfig:
     match_headers: tuple[str, ...] = ()
     drop_null_fields: bool = True
     drop_stream_false: bool = True
-    split_paths: tuple[tuple[str, ...], ...] = field(default=(), init=False, compare=False, repr=False)
+    #: ``ignore_json_paths`` parsed once: matching applies them to every replayed request.
+    compiled_paths: tuple[JsonPath, ...] = field(default=(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "split_paths", tuple(tuple(p.split(".")) for p in self.ignore_json_paths))
+        object.__setattr__(self, "compiled_paths", parse_all(self.ignore_json_paths, "match_ignore_paths"))
         for name in self.match_headers:
             if name.lower() in VOLATILE_HEADERS:
                 raise ConfigError(f"header {name!r} is volatile and cannot be matched on")
@@ -204,7 +207,8 @@ class Options:
         metadata=_help("timeline | sequence | fast: how polls of a run or chat are answered"),
     )
     match_ignore_paths: tuple[str, ...] = field(
-        default=(), metadata=_help("JSON paths in request bodies left out of matching (metadata.trace_id)")
+        default=(),
+        metadata=_help("JSON paths in request bodies left out of matching ($.metadata.trace_id, $..trace_id)"),
     )
     match_host: bool = field(default=False, metadata=_help("host and port take part in matching"))
     match_headers: tuple[str, ...] = field(
@@ -311,13 +315,16 @@ def _convert(name: str, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: {name} must be True or False, not {value!r}")
         return value
     if name in _LISTS:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, Iterable) or not all(isinstance(v, str) for v in items):
+        items = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, Iterable) else value
+        if not isinstance(items, tuple) or not all(isinstance(v, str) for v in items):
             raise ConfigError(f"{where}: {name} must be a string or a list of strings, not {value!r}")
         if name == "allow_hosts":
             for item in items:
                 split_host(item, f"{where}: allow_hosts")  # a ConfigError for a malformed entry
             return tuple(item.strip().lower() for item in items)
+        if name == "match_ignore_paths":
+            # Refused here, at session start, with the place the options came from.
+            parse_all(items, f"{where}: match_ignore_paths")
         return tuple(items)
     kinds: dict[str, type] = {"streams": StreamOptions, "scrub": ScrubRules}
     if value is not None and not isinstance(value, kinds[name]):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runreplay._jsonpath import JsonPath, parse_all
 from runreplay.config import check_keys, find_pyproject, read_toml, tool_table
 from runreplay.errors import ConfigError
 
@@ -363,7 +364,7 @@ HIGH_ENTROPY = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
 _CONFIG_KEYS = {
     "headers": "extra header names whose values are secrets",
     "query_params": "extra query parameters that carry secrets",
-    "json_paths": "JSON paths whose values are scrubbed (e.g. user_id, meta.email, messages.*.content)",
+    "json_paths": "JSON paths whose values are scrubbed (e.g. $..user_id, $.meta.email, $.messages[*].content)",
     "patterns": "extra secret shapes: a table of name = regular expression",
     "high_entropy": "also scrub long random-looking strings (true/false)",
     "salt_env": "environment variable holding a private salt for the pseudonyms",
@@ -468,9 +469,12 @@ class ScrubRules:
     salt_env: str = "RUNREPLAY_SCRUB_SALT"
     enabled: bool = True
     _prepared: _Prepared = field(init=False, compare=False, repr=False)
+    #: ``json_paths`` parsed (a ConfigError names one that cannot match).
+    compiled_paths: tuple[JsonPath, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_prepared", _prepare(self.patterns))
+        object.__setattr__(self, "compiled_paths", parse_all(self.json_paths, "json_paths"))
 
     def candidates(self, value: str) -> list[Compiled]:
         """The secret shapes that may occur in ``value``: those whose literals it holds, and
@@ -543,6 +547,7 @@ def rules_from_table(table: Any, where: str) -> ScrubRules:
     headers = _string_list(table, "headers", where)
     params = _string_list(table, "query_params", where)
     paths = _string_list(table, "json_paths", where)
+    parse_all(paths, f"{where}: json_paths")  # refused here, naming the file and the key
     extra = table.get("patterns", {})
     if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
         raise ConfigError(f"{where}: 'patterns' must be a table of name = \"regular expression\"")

@@ -172,7 +172,7 @@ def test_configured_patterns_are_always_applied() -> None:
 def test_a_learnt_value_refreshes_what_replay_remembered_of_a_request(tmp_path: Path) -> None:
     # A scrubbed JSON path teaches the scrubber a value; the same URL seen before and after
     # must be matched in its new, scrubbed form, not the remembered one.
-    rules = rules_from_table({"json_paths": ["user_id"]}, "test")
+    rules = rules_from_table({"json_paths": ["$..user_id"]}, "test")
     scrubber = Scrubber(rules)
     learn = Request(
         "POST",

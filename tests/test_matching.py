@@ -65,7 +65,7 @@ def test_a_text_body_of_json_too_deep_to_parse_matches_as_text() -> None:
 
 
 def test_ignored_json_paths_with_wildcards() -> None:
-    config = MatchConfig(ignore_json_paths=("metadata.trace", "messages.*.id"))
+    config = MatchConfig(ignore_json_paths=("$.metadata.trace", "$.messages[*].id"))
     a = _req("POST", "/v1/x", Body.json({"metadata": {"trace": 1, "k": "v"}, "messages": [{"id": 1, "t": "hi"}]}))
     b = _req("POST", "/v1/x", Body.json({"metadata": {"trace": 2, "k": "v"}, "messages": [{"id": 9, "t": "hi"}]}))
     c = _req("POST", "/v1/x", Body.json({"metadata": {"trace": 2, "k": "w"}, "messages": [{"id": 9, "t": "hi"}]}))

@@ -80,7 +80,7 @@ def test_a_key_in_header_query_body_and_sse_never_reaches_disk_and_still_replays
 
 
 def test_pseudonyms_are_stable_across_headers_urls_and_bodies_and_ids_still_link(tmp_path: Path) -> None:
-    rules = ScrubRules(json_paths=("user_id", "conversation_id", "id"))
+    rules = ScrubRules(json_paths=("$..user_id", "$..conversation_id", "$..id"))
     path = tmp_path / "coze.json"
 
     def flow(base_url: str) -> dict[str, Any]:
@@ -223,10 +223,10 @@ def test_rule_files_are_validated_with_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="pattern 'internal' is not a valid regular expression"):
         load_rules(search_from=tmp_path)
     project.write_text(
-        '[tool.runreplay.scrub]\njson_paths = ["user_id"]\npatterns = { internal = "tok_[a-z0-9]{16}" }\n'
+        '[tool.runreplay.scrub]\njson_paths = ["$..user_id"]\npatterns = { internal = "tok_[a-z0-9]{16}" }\n'
     )
     rules = load_rules(search_from=tmp_path)
-    assert rules.json_paths == ("user_id",)
+    assert rules.json_paths == ("$..user_id",)
     scrubbed = Scrubber(rules).text("use tok_abcdefghij012345 now")
     assert "tok_abcdefghij012345" not in scrubbed and "scrubbed-internal-" in scrubbed
     rule_file = tmp_path / "rules.toml"

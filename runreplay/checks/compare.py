@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from runreplay import schema
 from runreplay._github import annotation
-from runreplay._jsonpath import join_key
+from runreplay._jsonpath import JsonPath, join_key, split
 from runreplay.cassette import Body, BodyKind, Cassette, Interaction
 from runreplay.providers import Unrouted, match
 from runreplay.schema.walker import json_type
@@ -123,13 +123,19 @@ def _generic_path(path: str) -> str:
     return "/".join("{id}" if _ID_SEGMENT.match(p) and not re.fullmatch(r"v\d+", p) else p for p in parts)
 
 
-def compare(old: Cassette, new: Cassette, api_version: str | None = None) -> list[Change]:
+def compare(
+    old: Cassette, new: Cassette, api_version: str | None = None, ignore: Sequence[JsonPath] = ()
+) -> list[Change]:
     """Everything the ``new`` recording has that ``old`` had not, and the other way round.
 
     The fields of an endpoint or event that came or went are not listed one by one.
     ``api_version`` reads both as that version (compare a v1 and a v2 recording alike).
+    ``ignore``: fields at or inside these paths (drift's ``ignore_paths``) are left out.
     """
     before, after = surface(old, api_version), surface(new, api_version)
+    if ignore:
+        for side in (before, after):
+            _forget(side, ignore)
     changes = [Change("endpoint added", e, "") for e in sorted(after.endpoints - before.endpoints)]
     changes += [Change("endpoint removed", e, "") for e in sorted(before.endpoints - after.endpoints)]
     for endpoint in sorted(before.endpoints & after.endpoints):
@@ -144,6 +150,18 @@ def compare(old: Cassette, new: Cassette, api_version: str | None = None) -> lis
         if not any(change.scope == w or change.scope.startswith(f"{w} ") for w in whole):
             changes.append(change)
     return changes
+
+
+def _forget(side: Surface, ignore: Sequence[JsonPath]) -> None:
+    for table in (side.types, side.values):
+        for where in [w for w in table if _ignored(w[1], ignore)]:
+            del table[where]
+
+
+def _ignored(path: str, ignore: Sequence[JsonPath]) -> bool:
+    # A surface path stands for every index ([*]); any index stands for them all here.
+    parts = split(path.replace("[*]", "[0]"))
+    return any(p.matches(parts, or_inside=True) for p in ignore)
 
 
 def _field_changes(before: Surface, after: Surface) -> list[Change]:

@@ -10,6 +10,7 @@ category, configurable in ``pyproject.toml``::
     new_enum_value = "error"       # e.g. a new run status
     unknown_endpoint = "warning"   # no documented type describes the endpoint
     unknown_event = "error"        # a stream event name that is not documented
+    ignore_paths = ["$..trace_id"] # findings at (or inside) these places in a body are dropped
 
 Severities: ``error`` (fails: exit code 1), ``warning``, ``notice``, ``ignore`` (dropped).
 Reports render as text, JSON or GitHub Actions workflow commands. A finding repeated across
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from runreplay._github import annotation
+from runreplay._jsonpath import JsonPath, parse_all, split, within_body
 from runreplay.cassette import Cassette
 from runreplay.checks.validation import CATEGORIES, UNKNOWN_ENDPOINT, UNKNOWN_EVENT, Violation, check_cassette
 from runreplay.config import check_keys, find_pyproject, read_toml, tool_table
@@ -51,14 +53,35 @@ EXIT_CLEAN, EXIT_DRIFT = 0, 1
 # --------------------------------------------------------------------------- configuration
 
 
+#: The key of ``[tool.runreplay.drift]`` that is not a category.
+IGNORE_PATHS = "ignore_paths"
+
+
 @dataclass(frozen=True)
 class DriftConfig:
     severities: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITIES))
     #: The file the settings came from (None: defaults).
     source: Path | None = None
+    #: JSON paths into a body or an event's data (``$..trace_id``): findings there, or inside
+    #: what they name, are dropped, whatever their category.
+    ignore_paths: tuple[str, ...] = ()
+    compiled_paths: tuple[JsonPath, ...] = field(default=(), init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled_paths", parse_all(self.ignore_paths, IGNORE_PATHS))
 
     def severity(self, category: str) -> str:
         return self.severities.get(category, "error")
+
+    def ignores(self, violation: Violation) -> bool:
+        """Whether the finding lies at or inside an ignored path."""
+        if not self.compiled_paths:
+            return False
+        try:
+            inside = within_body(split(violation.path))
+        except ValueError:  # not a place in a body (a URL, an event name)
+            return False
+        return inside is not None and any(p.matches(inside, or_inside=True) for p in self.compiled_paths)
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> DriftConfig:
@@ -69,12 +92,17 @@ def load_config(path: str | os.PathLike[str] | None = None) -> DriftConfig:
     source = Path(path) if path is not None else find_pyproject()
     if source is None:
         return DriftConfig()
-    drift = tool_table(read_toml(source), "drift", source) or {}
-    return DriftConfig({**DEFAULT_SEVERITIES, **_severities(drift, source)}, source)
+    drift = dict(tool_table(read_toml(source), "drift", source) or {})
+    where = f"{source}: [tool.runreplay.drift]"
+    check_keys(drift, [*DEFAULT_SEVERITIES, IGNORE_PATHS], where)
+    paths = drift.pop(IGNORE_PATHS, [])
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ConfigError(f"{where}: {IGNORE_PATHS!r} must be a list of JSON path strings, found {paths!r}")
+    parse_all(paths, f"{where}: {IGNORE_PATHS}")  # refused here, naming the file and the key
+    return DriftConfig({**DEFAULT_SEVERITIES, **_severities(drift, source)}, source, tuple(paths))
 
 
 def _severities(table: Mapping[str, Any], source: Path) -> dict[str, str]:
-    check_keys(dict(table), DEFAULT_SEVERITIES, f"{source}: [tool.runreplay.drift]")
     for key, value in table.items():
         if value not in SEVERITIES:
             raise ConfigError(
@@ -242,7 +270,7 @@ def drift(
         names.append(str(cassette.path) if cassette.path is not None else "<cassette>")
         for violation in check_cassette(cassette, api_version=api_version):
             severity = config.severity(violation.category)
-            if severity != "ignore":
+            if severity != "ignore" and not config.ignores(violation):
                 findings.append(Finding(violation, severity))
     return DriftReport(findings, names)
 

@@ -129,7 +129,7 @@ def _validate_text(name: str, found: list[Violation]) -> str:
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="pyproject.toml with [tool.runreplay.drift] severities (default: the nearest one).",
+    help="pyproject.toml with [tool.runreplay.drift] severities and ignore_paths (default: the nearest one).",
 )
 @click.option(
     "--compare",
@@ -154,6 +154,8 @@ def drift(
     unknown_endpoint and unknown_event. Each category has a severity (error, warning,
     notice or ignore) set in [tool.runreplay.drift] of pyproject.toml; the defaults
     are error for everything but unknown_field and unknown_endpoint (warnings).
+    Its ignore_paths (JSON paths into a body, such as $..trace_id) leave out what lies
+    there, in both forms of the command.
 
     With --compare OLD NEW, lists what changed between two recordings of the same
     test: endpoints and events added or removed, fields added, removed or changing
@@ -173,8 +175,9 @@ def drift(
         if compare is not None:
             if paths:
                 raise click.UsageError("give either PATH... or --compare OLD NEW, not both")
+            ignore = load_config(config_file).compiled_paths
             old, new = (load_recording(p) for p in compare)
-            changes = comparing.compare(old, new, api_version)
+            changes = comparing.compare(old, new, api_version, ignore)
             click.echo(comparing.render(changes, fmt, str(compare[0]), str(compare[1])), nl=False)
             sys.exit(EXIT_FINDINGS if changes else EXIT_OK)
         if not paths:

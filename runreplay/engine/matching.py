@@ -86,8 +86,8 @@ def normalise_json(value: Any, config: MatchConfig) -> Any:
         value = {k: v for k, v in value.items() if k != "stream"}
     if config.drop_null_fields:
         value = _drop_nulls(value)
-    for path in config.split_paths:
-        value = _drop_path(value, path)
+    for path in config.compiled_paths:
+        value = path.drop(value)
     return value
 
 
@@ -96,29 +96,6 @@ def _drop_nulls(value: Any) -> Any:
         return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_drop_nulls(v) for v in value]
-    return value
-
-
-def _drop_path(value: Any, path: Sequence[str]) -> Any:
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(value, dict):
-        keys = list(value) if head == "*" else [head] if head in value else []
-        out = dict(value)
-        for key in keys:
-            if rest:
-                out[key] = _drop_path(value[key], rest)
-            else:
-                del out[key]
-        return out
-    if isinstance(value, list) and (head == "*" or head.isdigit()):
-        indexes = range(len(value)) if head == "*" else [int(head)]
-        out_list = list(value)
-        for i in indexes:
-            if i < len(out_list) and rest:
-                out_list[i] = _drop_path(out_list[i], rest)
-        return out_list
     return value
 
 
@@ -229,7 +206,7 @@ class Matcher:
             "",
             "Matching uses method, path, sorted query and the JSON body (null fields, "
             '"stream": false and the ignored JSON paths left out); ignore volatile body fields '
-            "with match_ignore_paths. " + advice,
+            "with match_ignore_paths (e.g. $.metadata.trace_id, $..trace_id). " + advice,
         ]
         return "\n".join(lines)
 

@@ -19,8 +19,9 @@ What is scrubbed (the rules are :mod:`runreplay.scrub_rules`):
 - binary bodies: as text when they are text-like, else each secret is overwritten with
   ``scrubbed-***...`` of its own length (the body keeps its length); gzip and zlib bodies
   are scanned decompressed and compressed again;
-- the values at configured JSON paths (``user_id`` anywhere, ``meta.email`` from the
-  root, ``*`` for any key or index), and every other occurrence of those values.
+- the values at configured JSON paths (``$..user_id`` at any depth, ``$.meta.email`` from
+  the top of a body or an event's data, ``[*]`` for any key or index; the syntax of
+  :mod:`runreplay._jsonpath`), and every other occurrence of those values.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 from urllib.parse import SplitResult, quote, unquote_plus, urlunsplit
 
 from runreplay._json import is_utf8
+from runreplay._jsonpath import join_index, join_key, split, within_body
 from runreplay.cassette import Body, BodyKind, Cassette, Headers, Interaction, Request, split_url
 from runreplay.scrub_rules import (
     HIGH_ENTROPY,
@@ -74,7 +76,7 @@ class Scrubber:
     def __init__(self, rules: ScrubRules | None = None, *, learn: bool = True) -> None:
         self.rules = rules or ScrubRules()
         self._salt = os.environ.get(self.rules.salt_env, "runreplay").encode("utf-8")
-        self._paths = [_split_path(p) for p in self.rules.json_paths]
+        self._paths = self.rules.compiled_paths
         #: Values scrubbed so far (value -> pseudonym): replaced wherever else they appear.
         self.known: dict[str, str] = {}
         #: Grows whenever ``known`` changes, so callers can tell when a cached scrub is stale.
@@ -217,8 +219,15 @@ class Scrubber:
 
     def _json_paths(self, value: Any) -> Any:
         for path in self._paths:
-            value = _replace_at(value, path, lambda leaf, key: self.pseudonym(str(leaf), kind_of(key)))
+            value = path.replace(value, self._at_path)
         return value
+
+    def _at_path(self, leaf: Any, name: str | None) -> Any:
+        """A value a configured path names: strings and numbers become pseudonyms of the kind
+        its key says; objects, lists, booleans and null are left as they are."""
+        if isinstance(leaf, (str, int)) and not isinstance(leaf, bool):
+            return self.pseudonym(str(leaf), kind_of(name or "value"))
+        return leaf
 
     # -- HTTP parts
     def headers(self, headers: Headers) -> Headers:
@@ -450,56 +459,6 @@ def _scrub_cookie(value: str, replace: Callable[[str], str], *, every_pair: bool
     return ";".join(parts)
 
 
-def _split_path(path: str) -> tuple[bool, tuple[str, ...]]:
-    """(anywhere, parts): a bare key matches at any depth, a dotted path from the root."""
-    parts = tuple(path.removeprefix("$.").split("."))
-    return len(parts) == 1 and parts[0] != "*", parts
-
-
-def _replace_at(value: Any, spec: tuple[bool, tuple[str, ...]], make: Any) -> Any:
-    anywhere, parts = spec
-    if anywhere:
-        return _replace_key_anywhere(value, parts[0], make)
-    return _replace_path(value, parts, make)
-
-
-def _replace_key_anywhere(value: Any, key: str, make: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: (
-                make(v, k)
-                if k == key and isinstance(v, (str, int)) and not isinstance(v, bool)
-                else _replace_key_anywhere(v, key, make)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_replace_key_anywhere(v, key, make) for v in value]
-    return value
-
-
-def _replace_path(value: Any, parts: tuple[str, ...], make: Any) -> Any:
-    if not parts:
-        return value
-    head, rest = parts[0], parts[1:]
-    if isinstance(value, dict):
-        out = dict(value)
-        for key in list(value) if head == "*" else [head] if head in value else []:
-            leaf = value[key]
-            if rest:
-                out[key] = _replace_path(leaf, rest, make)
-            elif isinstance(leaf, (str, int)) and not isinstance(leaf, bool):
-                out[key] = make(leaf, key)
-        return out
-    if isinstance(value, list) and (head == "*" or head.isdigit()):
-        items = list(value)
-        for index in range(len(items)) if head == "*" else [int(head)]:
-            if index < len(items):
-                items[index] = _replace_path(items[index], rest, make) if rest else make(items[index], head)
-        return items
-    return value
-
-
 # ---------------------------------------------------------------------------- checking
 
 
@@ -576,9 +535,9 @@ class _Probe:
         repeated = {name for name, n in Counter(name for name, _ in items).items() if n > 1}
         seen: Counter[str] = Counter()
         for name, value in items:
-            location = f"{where}.{name}"
+            location = join_key(where, name)
             if name in repeated:
-                location += f"[{seen[name]}]"
+                location = join_index(location, seen[name])
                 seen[name] += 1
             self.scrubber._header(name, value)
             self._take(location, f"secret header {name}" if name in self.scrubber.rules.headers else "{kind}")
@@ -621,11 +580,11 @@ class _Probe:
             for k, v in value.items():
                 if len(k) >= 16:
                     self.scrubber.text(k)
-                    self._take(f"{where}.{k}", "{kind} in a key")
-                self._json(v, f"{where}.{k}", _key(k, value))
+                    self._take(join_key(where, k), "{kind} in a key")
+                self._json(v, join_key(where, k), _key(k, value))
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                self._json(item, f"{where}[{index}]", key)
+                self._json(item, join_index(where, index), key)
         elif self.scrubber._paths and isinstance(value, (int, float)) and not isinstance(value, bool):
             self._configured(str(value), where)
 
@@ -636,21 +595,14 @@ class _Probe:
             self._configured(value, where)
 
     def _configured(self, value: str, where: str) -> None:
-        for anywhere, parts in self.scrubber._paths:
-            if _path_matches(where, anywhere, parts) and not PSEUDONYM.fullmatch(value):
-                self.out.append((where, f"value at configured path {'.'.join(parts)}", value))
-
-
-def _path_matches(location: str, anywhere: bool, parts: tuple[str, ...]) -> bool:
-    tail = re.sub(r"\[(\d+)\]", r".\1", location).split(".")
-    if anywhere:
-        return tail[-1] == parts[0]
-    for anchor in ("json", "data"):
-        if anchor in tail:
-            rest = tail[tail.index(anchor) + 1 :]
-            if len(rest) == len(parts) and all(p in ("*", r) for p, r in zip(parts, rest, strict=True)):
-                return True
-    return False
+        if PSEUDONYM.fullmatch(value):
+            return
+        inside = within_body(split(where))  # configured paths start at a body or an event's data
+        if inside is None:
+            return
+        for path in self.scrubber._paths:
+            if path.matches(inside):
+                self.out.append((where, f"value at configured path {path}", value))
 
 
 def _excerpt(value: str) -> str:

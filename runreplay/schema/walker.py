@@ -12,7 +12,7 @@ discriminator $ref``; a test keeps it that way) and reports:
 * ``new_enum_value``   a value of the right type outside the documented values,
                        including an unknown discriminator (``"type": "retrieval"`` in v2).
 
-An optional observer sees every value with its array-free path (``$.tools[].type``);
+An optional observer sees every value with its path with any index (``$.tools[*].type``);
 ``--compare`` builds its picture of a recording from that.
 """
 
@@ -101,7 +101,7 @@ class Walker:
 
     def _see(self, path: str, value: Any, enumerated: bool) -> None:
         if self._observe is not None:
-            self._observe(_INDEX.sub("[]", path), value, enumerated)
+            self._observe(_INDEX.sub("[*]", path), value, enumerated)
 
     # ------------------------------------------------------------------ objects
 
