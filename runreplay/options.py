@@ -14,7 +14,7 @@ import dataclasses
 import difflib
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self, TypedDict
 
@@ -253,6 +253,20 @@ class Options:
         default=False,
         metadata=_help("a replay-only session may connect to 127.0.0.1, ::1 and localhost (a test's own server)"),
     )
+    before_record_request: Callable[[Any], Any] | None = field(
+        default=None,
+        metadata=_help(
+            "a function given each recorded Request (already scrubbed) before it is written; it returns the "
+            "Request to keep (changed or not) or None to leave the interaction out"
+        ),
+    )
+    before_record_response: Callable[[Any], Any] | None = field(
+        default=None,
+        metadata=_help(
+            "a function given each recorded Response (already scrubbed) before it is written; it returns the "
+            "Response to keep or None to leave the interaction out"
+        ),
+    )
 
     @classmethod
     def parse(cls, keywords: Mapping[str, Any], where: str = "runreplay options") -> Options:
@@ -286,6 +300,8 @@ _CHOICES: dict[str, type[Choice]] = {
 }
 _FLAGS = frozenset({"match_host", "virtual_clock", "sse_exact", "validate_replay", "allow_loopback"})
 _LISTS = frozenset({"match_ignore_paths", "match_headers", "allow_hosts"})
+#: Options that take a function (the cassette model is a layer above: typed loosely here).
+_HOOKS = frozenset({"before_record_request", "before_record_response"})
 
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
@@ -326,6 +342,10 @@ def _convert(name: str, value: Any, where: str) -> Any:
             # Refused here, at session start, with the place the options came from.
             parse_all(items, f"{where}: match_ignore_paths")
         return tuple(items)
+    if name in _HOOKS:
+        if value is not None and not callable(value):
+            raise ConfigError(f"{where}: {name} must be a function (or None), not {value!r}")
+        return value
     kinds: dict[str, type] = {"streams": StreamOptions, "scrub": ScrubRules}
     if value is not None and not isinstance(value, kinds[name]):
         raise ConfigError(f"{where}: {name} must be a runreplay.{kinds[name].__name__}, not {value!r}")
@@ -379,3 +399,5 @@ class OptionKeywords(TypedDict, total=False):
     scrub: ScrubRules | None
     allow_hosts: str | Iterable[str]
     allow_loopback: bool
+    before_record_request: Callable[[Any], Any] | None
+    before_record_response: Callable[[Any], Any] | None

@@ -124,6 +124,10 @@ def test_readme_examples_import_only_the_public_api() -> None:
     assert not private, f"README examples import internal modules: {sorted(set(private))}"
 
 
+#: Keywords that take Python objects: no ini key.
+PYTHON_OBJECTS = ("streams", "scrub", "before_record_request", "before_record_response")
+
+
 def test_the_readme_options_table_lists_every_keyword_with_its_default() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     row = r"^\| `(\w+)` \| ?(?:`(runreplay_\w+)`)? ?\|[^|]*\| `([^`]*)` \|"
@@ -133,4 +137,4 @@ def test_the_readme_options_table_lists_every_keyword_with_its_default() -> None
     for name, (ini, default) in documented.items():
         value = getattr(Options(), name)
         assert default == (value.value if hasattr(value, "value") else repr(value)), name
-        assert ini == ("" if name in ("streams", "scrub") else f"runreplay_{name}"), name
+        assert ini == ("" if name in PYTHON_OBJECTS else f"runreplay_{name}"), name

@@ -31,6 +31,7 @@ from __future__ import annotations
 import _socket
 import fnmatch
 import ipaddress
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterable
@@ -39,7 +40,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from runreplay.errors import UnmatchedRequestError
+from runreplay.errors import ConfigError, UnmatchedRequestError
 from runreplay.options import Options, RecordMode, split_host
 
 __all__ = ["NetworkBlockedError", "NetworkGuard", "is_loopback", "replay_guard"]
@@ -132,11 +133,20 @@ class _Allowed:
         return any(fnmatch.fnmatchcase(name, self.pattern) for name in names)
 
 
+def _pattern(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text.strip())
+    except re.error as exc:
+        raise ConfigError(f"{text!r} is not a regular expression: {exc}") from None
+
+
 class NetworkGuard:
     """While active, an Internet connection that no allowed host covers raises :class:`NetworkBlockedError`.
 
     ``allow_hosts``: names, IP addresses or ``*.globs``, each optionally with ``:port``
-    (``localhost`` covers every loopback address). ``allow_loopback`` allows 127.0.0.0/8,
+    (``localhost`` covers every loopback address). ``allow_patterns`` are regular expressions
+    that allow a host whose address or resolved name they match from its start (what
+    pytest-recording's ``--allowed-hosts`` means). ``allow_loopback`` allows 127.0.0.0/8,
     ::1 and ``localhost``. The error says ``reason``, then how to allow the host:
     ``allow_hint`` (``{host}`` is replaced by it) or, for a loopback address,
     ``loopback_hint``. ``on_block`` is called with each message (a test that swallows the
@@ -148,12 +158,14 @@ class NetworkGuard:
         allow_hosts: Iterable[str] = (),
         *,
         allow_loopback: bool = False,
+        allow_patterns: Iterable[str] = (),
         reason: str = "the network is blocked",
         allow_hint: str = "allow_hosts=['{host}']",
         loopback_hint: str = "allow_loopback=True",
         on_block: Callable[[str], None] | None = None,
     ) -> None:
         self.allowed = tuple(_Allowed.parse(entry) for entry in allow_hosts)
+        self.patterns = tuple(_pattern(text) for text in allow_patterns)
         self.allow_loopback = allow_loopback
         self.reason = reason
         self.allow_hint = allow_hint
@@ -166,6 +178,8 @@ class NetworkGuard:
         if self.allow_loopback and is_loopback(host):
             return True
         names = _names_of(host)
+        if any(pattern.match(name) for pattern in self.patterns for name in names):
+            return True
         return any(rule.allows(names, port) for rule in self.allowed)
 
     def check(self, host: str, port: int) -> None:

@@ -3,7 +3,9 @@
 New interactions continue the cassette's timeline after what it already holds (unless
 it is being rewritten), are scrubbed before anything reaches disk, and the file gets its
 meta (runreplay version, provider, client SDK, when it was recorded) and its timelines
-for readers. Loading the current file, merging and writing happen under one lock on the
+for readers. ``before_record_request`` / ``before_record_response`` hooks (the options of the
+same names) see each interaction after scrubbing, and what they return is scrubbed again, so a
+hook cannot put a secret back. Loading the current file, merging and writing happen under one lock on the
 cassette's folder, so concurrent writers (xdist workers, the processes of a recorded
 command) add to each other's work instead of overwriting it.
 """
@@ -17,15 +19,50 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runreplay._version import __version__
-from runreplay.cassette import Cassette, Interaction, load, save
+from runreplay.cassette import Cassette, Interaction, Request, Response, load, save
 from runreplay.engine.scrub import Scrubber
 from runreplay.engine.timeline import timelines_json
+from runreplay.errors import ConfigError
 from runreplay.providers import detect_client, detect_provider
+
+
+@dataclass(frozen=True)
+class RecordHooks:
+    """The user's last word on each interaction before it is written (VCR.py's ``before_record_*``)."""
+
+    request: Callable[[Request], Request | None] | None = None
+    response: Callable[[Response], Response | None] | None = None
+
+    def __bool__(self) -> bool:
+        return self.request is not None or self.response is not None
+
+    def apply(self, recorded: list[Interaction], where: str) -> list[Interaction]:
+        """The interactions the hooks keep, as they return them (None from either drops one)."""
+        kept = []
+        for item in recorded:
+            request = _called(self.request, item.request, Request, "before_record_request", where)
+            response = _called(self.response, item.response, Response, "before_record_response", where)
+            if request is not None and response is not None:
+                item.request, item.response = request, response
+                kept.append(item)
+        return kept
+
+
+def _called(hook: Callable[[Any], Any] | None, value: Any, kind: type, name: str, where: str) -> Any:
+    if hook is None:
+        return value
+    result = hook(value)
+    if result is not None and not isinstance(result, kind):
+        raise ConfigError(
+            f"{where}: {name} must return a runreplay.{kind.__name__} or None, not {type(result).__name__}"
+        )
+    return result
 
 
 def save_recording(
@@ -37,6 +74,7 @@ def save_recording(
     scrubber: Scrubber | None,
     meta: Mapping[str, Any] | None = None,
     replace_once: str | None = None,
+    hooks: RecordHooks | None = None,
 ) -> Cassette:
     """Add ``recorded`` to the cassette at ``target`` (or replace its content when ``fresh``).
 
@@ -65,6 +103,13 @@ def save_recording(
             item.shift(delta)
         if scrubber is not None:
             scrubber.interactions(recorded)  # secrets never reach disk
+        if hooks:
+            # After scrubbing, so a hook never sees a secret; scrubbed again, so none comes back.
+            recorded[:] = hooks.apply(recorded, str(target))
+            if scrubber is not None:
+                scrubber.interactions(recorded)
+            if not recorded:
+                return base
         interactions = [*base.interactions, *recorded]
         merged_meta = dict(base.meta)
         merged_meta["runreplay"] = __version__

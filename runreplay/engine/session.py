@@ -29,7 +29,7 @@ from runreplay.engine.isolation import replay_guard
 from runreplay.engine.matching import Matcher
 from runreplay.engine.port import Reply
 from runreplay.engine.replayer import Preparer, Replayer
-from runreplay.engine.saving import recorded_epoch, save_recording
+from runreplay.engine.saving import RecordHooks, recorded_epoch, save_recording
 from runreplay.engine.scrub import Scrubber
 from runreplay.engine.timeline import ResourceReplay, build_timelines
 from runreplay.errors import (
@@ -286,6 +286,7 @@ class Session:
             fresh=fresh,
             scrubber=scrubber,
             replace_once=self.rewrite_run if self.record_to is None else None,
+            hooks=RecordHooks(self.options.before_record_request, self.options.before_record_response),
         )
         self.saved = True
         return target
