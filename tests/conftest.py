@@ -7,9 +7,14 @@ import pytest
 
 from runreplay.emulator import Emulator
 
-# cozepy imports authlib.jose, which warns about its own deprecation at import time,
-# before pytest's filterwarnings apply.
-warnings.filterwarnings("ignore", message="authlib.jose module is deprecated")
+# cozepy imports authlib.jose, which warns about its own deprecation at import time and puts
+# an "always" filter for that warning in front of pytest's own: import it once here, quietly,
+# and drop that filter with the rest (every later import finds it loaded).
+with warnings.catch_warnings():
+    import authlib.deprecate  # noqa: F401  (adds the "always" filter)
+
+    warnings.simplefilter("ignore")
+    import cozepy  # noqa: F401
 
 
 @pytest.fixture

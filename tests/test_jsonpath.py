@@ -278,7 +278,7 @@ def test_a_bad_match_ignore_path_in_a_marker_fails_the_test_naming_it(pytester: 
             pass
         """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:asyncio")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*test_x*match_ignore_paths: 'metadata.trace_id'*did you mean $.metadata.trace_id?*"])
 
