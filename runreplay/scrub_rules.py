@@ -206,6 +206,9 @@ class Shape:
     #: ASCII word boundaries: a key right after a Chinese character or a byte of a binary body
     #: (read as Latin-1) still starts a word.
     flags: int = re.ASCII
+    #: The pseudonym is made from the secret URL-decoded, as a query parameter's is, so a SAS
+    #: signature in a body and the same one in a request's query get the same pseudonym.
+    decoded: bool = False
 
 
 def _scheme(match: re.Match[str], secret: str) -> str | None:
@@ -220,6 +223,11 @@ def _scheme(match: re.Match[str], secret: str) -> str | None:
             return None
         return "basic_auth" if b":" in decoded else None
     return "bearer" if len(secret) >= 16 and any(c.isdigit() for c in secret) else None
+
+
+def _sas(match: re.Match[str], secret: str) -> str | None:
+    """A SAS parameter: its own name is the kind, as for the same parameter in a request's query."""
+    return None if is_placeholder(secret) else match.group("k").lower()
 
 
 def _userinfo(match: re.Match[str], secret: str) -> str | None:
@@ -289,6 +297,24 @@ SHAPES: tuple[Shape, ...] = (
         needles=("sk_live_", "rk_live_", "sk_test_", "rk_test_", "whsec_"),
     ),
     Shape("huggingface_token", r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}(?![A-Za-z0-9])", needles=("hf_",)),
+    Shape(
+        # An Entra ID (Azure AD) application's client secret: three characters, a digit, "Q~".
+        "azure_client_secret",
+        r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",
+        needles=("Q~",),
+    ),
+    Shape(
+        # An Azure SAS token's signature (``sig``) and the signing principal's object and tenant
+        # ids (``skoid``, ``sktid``) inside text: a URL in a body, a connection string's
+        # ``SharedAccessSignature=``. Its other fields (``sv``, ``se``, ``sp``, ...) are no secret.
+        "sig",
+        r"(?:(?<=[?&;])|(?<=\\u0026)|(?<=SharedAccessSignature=))(?P<k>sig|skoid|sktid)=(?P<s>[A-Za-z0-9%+/=_-]{20,})",
+        needles=("sig=", "skoid=", "sktid="),
+        also=("sv=", "se=", "sr=", "sp=", "ss="),
+        group="s",
+        check=_sas,
+        decoded=True,
+    ),
 )
 
 #: Secrets known by what surrounds them: the secret is a group of the match, and a check
@@ -359,7 +385,11 @@ DEFAULT_HEADERS = frozenset(
         "x-coze-token",
     }
 )
-DEFAULT_QUERY_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "auth", "sig", "signature"})
+#: ``sig`` is a SAS token's signature; ``skoid`` and ``sktid`` name the principal and tenant that
+#: signed a user delegation SAS (pseudonyms, so matching stays stable).
+DEFAULT_QUERY_PARAMS = frozenset(
+    {"api_key", "apikey", "key", "token", "access_token", "auth", "sig", "signature", "skoid", "sktid"}
+)
 HIGH_ENTROPY = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
 _CONFIG_KEYS = {
     "headers": "extra header names whose values are secrets",
@@ -369,6 +399,7 @@ _CONFIG_KEYS = {
     "high_entropy": "also scrub long random-looking strings (true/false)",
     "salt_env": "environment variable holding a private salt for the pseudonyms",
     "enabled": "scrub at record time (true/false; default true)",
+    "path_ids": "URL path segments whose next segment is an id to pseudonymise (e.g. subscriptions, resourceGroups)",
 }
 
 
@@ -406,6 +437,7 @@ class Compiled:
     #: The groups that may hold the secret, the first that took part in a match (empty: all of it).
     groups: tuple[str, ...]
     check: Callable[[re.Match[str], str], str | None] | None
+    decoded: bool = False
 
 
 @dataclass(frozen=True)
@@ -437,7 +469,7 @@ def _prepare(patterns: tuple[tuple[str, str], ...]) -> _Prepared:
         groups: tuple[str, ...] = ()
         if shape.group:
             groups = tuple(g for g in regex.groupindex if re.fullmatch(re.escape(shape.group) + r"\d*", g))
-        compiled.append((Compiled(shape.kind, regex, groups, shape.check), shape.needles, shape.folded, shape.also))
+        compiled.append((Compiled(shape.kind, regex, groups, shape.check, shape.decoded), shape.needles, shape.folded, shape.also))
     needles = {n.lower() for _, plain, folded, _ in compiled for n in (*plain, *folded)}
     words = {w for w in needles if not any(o != w and w.startswith(o) for o in needles)}
     by_word = {
@@ -468,13 +500,19 @@ class ScrubRules:
     high_entropy: bool = False
     salt_env: str = "RUNREPLAY_SCRUB_SALT"
     enabled: bool = True
+    #: Path segment names (``subscriptions``, ``resourceGroups``) whose next segment is an id to
+    #: replace by a pseudonym, in URLs and in any text (an ARM resource id in a body).
+    path_ids: tuple[str, ...] = ()
     _prepared: _Prepared = field(init=False, compare=False, repr=False)
     #: ``json_paths`` parsed (a ConfigError names one that cannot match).
     compiled_paths: tuple[JsonPath, ...] = field(init=False, compare=False, repr=False)
+    #: ``path_ids`` as one regular expression (None: none configured).
+    path_id_regex: re.Pattern[str] | None = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_prepared", _prepare(self.patterns))
         object.__setattr__(self, "compiled_paths", parse_all(self.json_paths, "json_paths"))
+        object.__setattr__(self, "path_id_regex", _path_id_regex(self.path_ids))
 
     def candidates(self, value: str) -> list[Compiled]:
         """The secret shapes that may occur in ``value``: those whose literals it holds, and
@@ -516,6 +554,17 @@ class ScrubRules:
             clean[value] = None
 
 
+def _path_id_regex(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """``/<name>/<id>`` for any of ``names``, in any case (Azure resource ids ignore case)."""
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ConfigError(f"path_ids: {name!r} must be one path segment (letters, digits, _ . -)")
+    if not names:
+        return None
+    alternatives = "|".join(sorted({re.escape(n) for n in names}, key=len, reverse=True))
+    return re.compile(rf"(?i)(?<=/)(?P<k>{alternatives})/(?P<s>[^/?#&\s\"'\\<>]+)")
+
+
 # ---------------------------------------------------------------------------- configuration
 
 
@@ -548,6 +597,11 @@ def rules_from_table(table: Any, where: str) -> ScrubRules:
     params = _string_list(table, "query_params", where)
     paths = _string_list(table, "json_paths", where)
     parse_all(paths, f"{where}: json_paths")  # refused here, naming the file and the key
+    path_ids = _string_list(table, "path_ids", where)
+    try:
+        _path_id_regex(tuple(path_ids))
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
     extra = table.get("patterns", {})
     if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
         raise ConfigError(f"{where}: 'patterns' must be a table of name = \"regular expression\"")
@@ -574,6 +628,7 @@ def rules_from_table(table: Any, where: str) -> ScrubRules:
         high_entropy=bool(table.get("high_entropy", False)),
         salt_env=salt_env,
         enabled=bool(table.get("enabled", True)),
+        path_ids=tuple(path_ids),
     )
 
 

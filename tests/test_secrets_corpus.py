@@ -68,6 +68,37 @@ def _jwt() -> str:
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part({'sub': _r(12), 'iat': 1700000000})}.{signature}"
 
 
+def _entra_jwt() -> str:
+    """An Entra ID access token as Azure SDKs send it: RS256, signed by a key named in the header."""
+
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode().rstrip("=")
+
+    header = {"typ": "JWT", "alg": "RS256", "x5t": _r(27), "kid": _r(27)}
+    tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    claims = {
+        "aud": "https://ai.azure.com",
+        "iss": f"https://sts.windows.net/{tenant}/",
+        "iat": 1745870000,
+        "exp": 1745874000,
+        "oid": "3f2b8c1e-9d4a-4e7b-8f6c-2a1b3c4d5e6f",
+        "tid": tenant,
+        "scp": "user_impersonation",
+        "upn": "someone@example.com",
+    }
+    signature = base64.urlsafe_b64encode(_RNG.randbytes(256)).decode().rstrip("=")
+    return f"{part(header)}.{part(claims)}.{signature}"
+
+
+def _sas(signature: str) -> str:
+    """A user delegation SAS's query: only ``sig`` (and the signer's ids) are secret."""
+    return (
+        "sv=2022-11-02&ss=b&srt=co&sp=rl&se=2025-05-02T07%3A45%3A36Z&st=2025-05-02T06%3A45%3A36Z&spr=https"
+        f"&skoid=3f2b8c1e-9d4a-4e7b-8f6c-2a1b3c4d5e6f&sktid=72f988bf-86f1-41af-91ab-2d7cd011db47"
+        f"&sig={quote(signature, safe='')}"
+    )
+
+
 def _pem(label: str) -> str:
     lines = [base64.b64encode(_RNG.randbytes(48)).decode() for _ in range(6)]
     return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----\n"
@@ -84,6 +115,7 @@ class Plant:
     bare: str = ""
     name: str | None = None
     header: str | None = None  # the header it travels in, when named
+    query: str | None = None  # the query string it travels in (a SAS token), else name=value
 
     @property
     def text(self) -> str:
@@ -150,6 +182,21 @@ def _plants() -> list[Plant]:
         Plant("refresh_token", _r(48, _ALNUM + "._-"), name="refresh_token", header="x-refresh-token"),
         Plant("private_key_named", _r(44, _ALNUM + "+/"), name="private_key", header="x-private-key"),
         Plant("session_cookie", _r(32, _ALNUM + "_-"), name="session", header="cookie"),
+        # Azure: an Entra ID bearer token, an Azure AI services key, SAS tokens, an app's client secret.
+        Plant("entra_id_bearer", (entra := _entra_jwt()), bare=f"Bearer {entra}", header="authorization"),
+        Plant("azure_ai_services_key", _r(84), name="api-key", header="api-key"),
+        Plant(
+            "azure_sas_url",
+            (sig := _b64(_RNG.randbytes(32))),
+            bare=f"https://acct{_r(6).lower()}.blob.core.windows.net/data/report.pdf?{_sas(sig)}",
+            query=_sas(sig),
+        ),
+        Plant(
+            "azure_sas_connection_string",
+            (sig2 := _b64(_RNG.randbytes(32))),
+            bare=f"BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature={_sas(sig2)}",
+        ),
+        Plant("azure_client_secret", f"{_r(3)}8Q~{_r(34, _ALNUM + '_~.-')}"),
     ]
 
 
@@ -191,6 +238,11 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
+def _header_value(plant: Plant) -> str:
+    """A named secret travels bare in its header; a bearer token with its scheme."""
+    return plant.secret if plant.name else plant.text
+
+
 def _request_side(plant: Plant, where: str) -> Wire | None:
     """The request that carries ``plant`` at ``where`` (None: the place cannot hold it)."""
     json_type = [("content-type", "application/json")]
@@ -200,7 +252,7 @@ def _request_side(plant: Plant, where: str) -> Wire | None:
             return None
         if plant.header == "cookie":
             return Wire("GET", "/v1/me", [("cookie", f"theme=dark; {plant.name}={plant.secret}")])
-        return Wire("GET", "/v1/me", [(plant.header, plant.secret)] if plant.header else [("x-note", plant.text)])
+        return Wire("GET", "/v1/me", [(plant.header, _header_value(plant))] if plant.header else [("x-note", plant.text)])
     if where == "userinfo":
         return Wire("GET", "/v1/models", [], userinfo=f"svc:{quote(plant.secret, safe='')}")
     if where == "path":  # only what says by its shape that it is a secret
@@ -208,7 +260,7 @@ def _request_side(plant: Plant, where: str) -> Wire | None:
             return None
         return Wire("GET", f"/v1/files/{quote(plant.secret, safe='')}/content", [])
     if where == "query":
-        return Wire("GET", f"/v1/files?limit=2&{urlencode({name: value})}", [])
+        return Wire("GET", f"/v1/files?limit=2&{plant.query or urlencode({name: value})}", [])
     if where == "json":
         return Wire("POST", "/v1/responses", json_type, _json_bytes({"model": "m", "auth": {name: value}}))
     if where == "text":
@@ -240,7 +292,7 @@ def _response_side(plant: Plant, where: str) -> tuple[int, list[tuple[str, str]]
         if plant.header == "cookie":
             header = ("set-cookie", f"{plant.name}={plant.secret}; Path=/; HttpOnly; Secure")
         else:
-            header = (plant.header, plant.secret) if plant.header else ("x-note", plant.text)
+            header = (plant.header, _header_value(plant)) if plant.header else ("x-note", plant.text)
         return 200, [("content-type", "application/json"), header], b'{"ok": true}'
     if where == "response_json":
         body = {"id": "run_abc123", "object": "thread.run", "metadata": {"deep": [{name: value}]}}
@@ -560,7 +612,11 @@ def test_check_finds_every_plant_in_hand_made_cassettes(tmp_path: Path) -> None:
 
 REPOSITORY_CASSETTES = sorted((ROOT / "cassettes").rglob("*.json"))
 REAL_TRAFFIC = [
-    *sorted(p for p in TRAFFIC.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and "openai" in p.parent.name),
+    *sorted(
+        p
+        for p in TRAFFIC.rglob("*")
+        if p.suffix in (".yaml", ".yml", ".json") and p.parent.name.startswith(("openai", "azure"))
+    ),
     ROOT / "tests" / "data" / "openai_run_poll_stream.har",
 ]
 #: What real recordings hold in clear in the headers that carry secrets by name: Cloudflare

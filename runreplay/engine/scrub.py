@@ -118,11 +118,28 @@ class Scrubber:
                 value = self._apply(shape, value)
             if value == before and rules.all_have_literals:
                 rules.remember_clean(value)
+        if rules.path_id_regex is not None:
+            value = rules.path_id_regex.sub(self._path_id, value)
         if rules.high_entropy:
             value = HIGH_ENTROPY.sub(
                 lambda m: self._replace(m.group(0), "secret") if _entropy(m.group(0)) > 4.0 else m.group(0), value
             )
         return value
+
+    def _path_id(self, match: re.Match[str]) -> str:
+        """``subscriptions/<id>`` with the id a pseudonym of the segment's kind. Azure ids ignore
+        case, so the pseudonym is made from the id lower-cased; the id as found is learnt, so it
+        is replaced where it stands alone (``"subscriptionId": "..."``) too."""
+        name, value = match.group("k"), match.group("s")
+        if value.startswith("scrubbed-") or is_placeholder(value) or not value.strip("0-"):
+            return match.group(0)  # a recorder's placeholder (``00000``, a zero UUID) links nothing
+        made = self.pseudonym(value.lower(), kind_of(name), learn=False)
+        if self._mask:
+            made = _masked(value)
+        elif self._learn and len(value) >= _LEARN_FROM and self.known.get(value) != made:
+            self.known[value] = made
+            self.version += 1
+        return f"{name}/{made}"
 
     def _known(self, value: str) -> str:
         """``value`` with the secrets learnt elsewhere replaced."""
@@ -168,7 +185,8 @@ class Scrubber:
                     end = _RUN.match(value, end).end()  # type: ignore[union-attr]
                     secret = value[start:end]
                 out.append(value[done:start])
-                out.append(self._replace(secret, kind, learn=len(secret) >= _LEARN_FROM))
+                made = self._replace(_unquote(secret) if shape.decoded else secret, kind, learn=len(secret) >= _LEARN_FROM)
+                out.append(_masked(secret) if self._mask else made)  # masked: as long as what it replaces
                 done = end
                 after = max(after, end)
             match = search(value, after) if after <= size else None
@@ -355,9 +373,16 @@ class Scrubber:
         return data if scrubbed == text else scrubbed.encode("latin-1")
 
     def for_matching(self, request: Request) -> Request:
-        """What matching compares (URL and body) scrubbed; headers never match, so skip them."""
+        """What matching compares (URL and body) scrubbed; headers never match, so skip them.
+
+        The URL first, as its path ids (``path_ids``) may stand alone in the body; then again
+        when the body taught a value (a configured JSON path's) that the URL may hold too."""
+        url = self.url(request.url, request.parts)
+        learnt = self.version
         body = self.body(request.body)
-        return request.replace(url=self.url(request.url, request.parts), body=body)
+        if self.version != learnt:
+            url = self.url(request.url, request.parts)
+        return request.replace(url=url, body=body)
 
     def request(self, request: Request) -> Request:
         # Bodies first: JSON paths there teach the scrubber values that may also sit in the URL.
