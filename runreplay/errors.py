@@ -20,7 +20,8 @@
 * warnings: :class:`UnusedInteractionsWarning`, :class:`SchemaViolationWarning`
   (the ``"warn"`` forms of the two errors above), :class:`RealSleepWarning` (a replay
   waited in real time: a sleep the virtual clock did not reach), and :class:`ReplayedIdWarning`
-  (``new_episodes`` sent the live server an id only the recording knows)
+  (``new_episodes`` sent the live server an id only the recording knows), and
+  :class:`SanitizedIdWarning` (an imported recording's sanitizer replaced an id in URLs only)
 
 :func:`hide_frame` is what runreplay's functions on the way to an
 ``UnmatchedRequestError`` set as ``__tracebackhide__``, so pytest shows the test's frames,
@@ -109,6 +110,11 @@ class UnusedInteractionsWarning(UserWarning):
 
 class SchemaViolationWarning(UserWarning):
     """A recorded or replayed payload breaks its documented schema (``validate="warn"``)."""
+
+
+class SanitizedIdWarning(UserWarning):
+    """An imported recording's sanitizer replaced an id in URLs but not in bodies (restored when
+    the recording names it; otherwise those requests cannot link to their resource)."""
 
 
 class RealSleepWarning(UserWarning):

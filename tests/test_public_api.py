@@ -43,6 +43,7 @@ EXPORTED = [
     "Response",
     "RunReplayError",
     "SSEEvent",
+    "SanitizedIdWarning",
     "SchemaViolationError",
     "SchemaViolationWarning",
     "ScrubRules",

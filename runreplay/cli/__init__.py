@@ -7,6 +7,7 @@ errors or unreadable input.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import click
 from runreplay._version import __version__
 from runreplay.cli import cassettes, record, schemas
 from runreplay.cli.common import EXIT_FINDINGS, EXIT_OK, recording_files, rules_option, usage_error
-from runreplay.errors import RunReplayError
+from runreplay.errors import RunReplayError, SanitizedIdWarning
 
 if TYPE_CHECKING:
     from runreplay.emulator import Emulator
@@ -177,9 +178,13 @@ def import_(sources: tuple[Path, ...], out: Path, exact: bool, no_scrub: bool, r
 
     rules = None if no_scrub else load_rules(rules_file)
     files = recording_files(sources)
-    written = import_recordings(files, out, exact=exact, rules=rules, scrub=not no_scrub)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SanitizedIdWarning)
+        written = import_recordings(files, out, exact=exact, rules=rules, scrub=not no_scrub)
     for source, target in zip(files, written, strict=False):
         click.echo(f"{source} -> {target}")
+    for warning in caught:  # what a sanitizer left unlinked, and any other warning, after the list
+        click.echo(f"runreplay: WARNING: {warning.message}", err=True)
     if no_scrub:
         click.echo(f"imported {len(written)} recording(s) into {out}, NOT scrubbed", err=False)
         click.echo(NO_SCRUB_WARNING.format(out=out), err=True)

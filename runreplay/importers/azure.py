@@ -5,27 +5,37 @@ Shape: ``{"Entries": [{"RequestUri", "RequestMethod", "RequestHeaders", "Request
 a body as: null (none), a JSON object (a JSON body), ``[]`` (empty), an array of strings
 (text cut after each line break, so SSE streams; joining them restores the text exactly),
 a string (text for textual content types, base64 otherwise).
+
+The SDKs' sanitizers may replace an id in URLs but not in bodies (``/runs/Sanitized``); such
+ids are put back where the recording names them, with a :class:`SanitizedIdWarning` naming the
+file and the entries (:mod:`runreplay.importers._links`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import warnings
 from pathlib import Path
 from typing import Any
 
 from runreplay import _json
 from runreplay.cassette import Body, Headers, Interaction, Request, Response
+from runreplay.errors import SanitizedIdWarning
 from runreplay.importers._build import Exchange
 from runreplay.importers._fields import ROOT, Where, expect, need
 from runreplay.importers._http import body_from_source, headers_from, status_field
+from runreplay.importers._links import relink
 
 NAME = "azure-test-proxy"
 
 
 def convert(doc: Any, source: Path) -> list[Exchange]:
     entries = need(doc, "Entries", ROOT, list, "a list of entries")
-    return [_exchange(entry, ROOT / "Entries" / i) for i, entry in enumerate(entries)]
+    exchanges = [_exchange(entry, ROOT / "Entries" / i) for i, entry in enumerate(entries)]
+    for message in relink([e.interaction for e in exchanges], lambda i: f"$.Entries[{i}]"):
+        warnings.warn(SanitizedIdWarning(f"{source}: {message}"), stacklevel=2)
+    return exchanges
 
 
 def _exchange(entry: Any, where: Where) -> Exchange:
