@@ -469,7 +469,9 @@ def _prepare(patterns: tuple[tuple[str, str], ...]) -> _Prepared:
         groups: tuple[str, ...] = ()
         if shape.group:
             groups = tuple(g for g in regex.groupindex if re.fullmatch(re.escape(shape.group) + r"\d*", g))
-        compiled.append((Compiled(shape.kind, regex, groups, shape.check, shape.decoded), shape.needles, shape.folded, shape.also))
+        compiled.append(
+            (Compiled(shape.kind, regex, groups, shape.check, shape.decoded), shape.needles, shape.folded, shape.also)
+        )
     needles = {n.lower() for _, plain, folded, _ in compiled for n in (*plain, *folded)}
     words = {w for w in needles if not any(o != w and w.startswith(o) for o in needles)}
     by_word = {

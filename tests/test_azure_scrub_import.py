@@ -33,11 +33,12 @@ SUB = "3F2B8C1E-9D4A-4E7B-8F6C-2A1B3C4D5E6F"
 RG = "rg-agents-prod-westus"
 WS = "ws-contoso-agents"
 PREFIX = (
-    f"/agents/v1.0/subscriptions/{SUB}/resourceGroups/{RG}"
-    f"/providers/Microsoft.MachineLearningServices/workspaces/{WS}"
+    f"/agents/v1.0/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces/{WS}"
 )
 #: An ARM resource id as an Azure tool definition carries it, in lower case as the service writes it.
-CONNECTION = f"/subscriptions/{SUB.lower()}/resourcegroups/{RG}/providers/Microsoft.CognitiveServices/accounts/a/connections/bing"
+CONNECTION = (
+    f"/subscriptions/{SUB.lower()}/resourcegroups/{RG}/providers/Microsoft.CognitiveServices/accounts/a/connections/b"
+)
 VERSION = "api-version=2025-05-15-preview"
 RULES = ScrubRules(path_ids=("subscriptions", "resourceGroups", "workspaces"))
 

@@ -252,7 +252,8 @@ def _request_side(plant: Plant, where: str) -> Wire | None:
             return None
         if plant.header == "cookie":
             return Wire("GET", "/v1/me", [("cookie", f"theme=dark; {plant.name}={plant.secret}")])
-        return Wire("GET", "/v1/me", [(plant.header, _header_value(plant))] if plant.header else [("x-note", plant.text)])
+        header = (plant.header, _header_value(plant)) if plant.header else ("x-note", plant.text)
+        return Wire("GET", "/v1/me", [header])
     if where == "userinfo":
         return Wire("GET", "/v1/models", [], userinfo=f"svc:{quote(plant.secret, safe='')}")
     if where == "path":  # only what says by its shape that it is a secret

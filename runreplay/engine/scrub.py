@@ -185,7 +185,8 @@ class Scrubber:
                     end = _RUN.match(value, end).end()  # type: ignore[union-attr]
                     secret = value[start:end]
                 out.append(value[done:start])
-                made = self._replace(_unquote(secret) if shape.decoded else secret, kind, learn=len(secret) >= _LEARN_FROM)
+                hashed = _unquote(secret) if shape.decoded else secret
+                made = self._replace(hashed, kind, learn=len(secret) >= _LEARN_FROM)
                 out.append(_masked(secret) if self._mask else made)  # masked: as long as what it replaces
                 done = end
                 after = max(after, end)
