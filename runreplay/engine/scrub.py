@@ -19,6 +19,8 @@ What is scrubbed (the rules are :mod:`runreplay.scrub_rules`):
 - binary bodies: as text when they are text-like, else each secret is overwritten with
   ``scrubbed-***...`` of its own length (the body keeps its length); gzip and zlib bodies
   are scanned decompressed and compressed again;
+- the ids after configured path segments (``path_ids``: ``/subscriptions/<id>``), in URLs and
+  in any text, pseudonymised from the id lower-cased (Azure ids ignore case);
 - the values at configured JSON paths (``$..user_id`` at any depth, ``$.meta.email`` from
   the top of a body or an event's data, ``[*]`` for any key or index; the syntax of
   :mod:`runreplay._jsonpath`), and every other occurrence of those values.
