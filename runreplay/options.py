@@ -178,6 +178,10 @@ class MatchConfig:
     match_headers: tuple[str, ...] = ()
     drop_null_fields: bool = True
     drop_stream_false: bool = True
+    #: API versions treated as one (``allow_versions``), in the query parameters that name a
+    #: version (``version_parameters``, which the providers declare: ``api-version``).
+    allow_versions: tuple[str, ...] = ()
+    version_parameters: tuple[str, ...] = ()
     #: ``ignore_json_paths`` parsed once: matching applies them to every replayed request.
     compiled_paths: tuple[JsonPath, ...] = field(default=(), init=False, compare=False, repr=False)
 
@@ -213,6 +217,13 @@ class Options:
     match_host: bool = field(default=False, metadata=_help("host and port take part in matching"))
     match_headers: tuple[str, ...] = field(
         default=(), metadata=_help("request headers that must be equal to match (e.g. an API-version header)")
+    )
+    allow_versions: tuple[str, ...] = field(
+        default=(),
+        metadata=_help(
+            "API versions (an api-version query parameter) treated as one when matching: a recording made "
+            "under one of them replays under any other"
+        ),
     )
     virtual_clock: bool = field(default=True, metadata=_help("sleeps cost no wall time during replay"))
     unused: UnusedPolicy = field(
@@ -285,9 +296,14 @@ class Options:
             values[item.name] = _convert(item.name, value, where)
         return cls(**values)
 
-    def match_config(self) -> MatchConfig:
+    def match_config(self, version_parameters: tuple[str, ...] = ()) -> MatchConfig:
+        """``version_parameters``: the query parameters that name an API version (from the providers)."""
         return MatchConfig(
-            ignore_json_paths=self.match_ignore_paths, match_host=self.match_host, match_headers=self.match_headers
+            ignore_json_paths=self.match_ignore_paths,
+            match_host=self.match_host,
+            match_headers=self.match_headers,
+            allow_versions=self.allow_versions,
+            version_parameters=version_parameters,
         )
 
 
@@ -299,7 +315,7 @@ _CHOICES: dict[str, type[Choice]] = {
     "validate": ValidatePolicy,
 }
 _FLAGS = frozenset({"match_host", "virtual_clock", "sse_exact", "validate_replay", "allow_loopback"})
-_LISTS = frozenset({"match_ignore_paths", "match_headers", "allow_hosts"})
+_LISTS = frozenset({"match_ignore_paths", "match_headers", "allow_hosts", "allow_versions"})
 #: Options that take a function (the cassette model is a layer above: typed loosely here).
 _HOOKS = frozenset({"before_record_request", "before_record_response"})
 
@@ -388,6 +404,7 @@ class OptionKeywords(TypedDict, total=False):
     match_ignore_paths: str | Iterable[str]
     match_host: bool
     match_headers: str | Iterable[str]
+    allow_versions: str | Iterable[str]
     virtual_clock: bool
     unused: str | UnusedPolicy
     tool_outputs: str | ToolOutputs

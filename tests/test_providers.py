@@ -25,7 +25,7 @@ IDS = [f"{p.name}:{r.name}" for p, r in ROUTES]
 
 
 def test_the_registry_finds_every_provider_module() -> None:
-    assert [p.name for p in registry()] == ["coze", "openai", "openai-responses"]
+    assert [p.name for p in registry()] == ["azure", "coze", "openai", "openai-responses"]
     assert all(isinstance(p, Provider) for p in registry())
 
 

@@ -131,6 +131,40 @@ class _Spec(_Side):
             anchored = enclosing.get("$dynamicAnchor") == ref.removeprefix("#")
         return (enclosing, ctx) if anchored else None
 
+    def subtypes(self, node: Any) -> list[Any]:
+        """The members of a Swagger 2.0 polymorphic type that ``node`` references: a definition
+        with ``discriminator: <property>`` is the base every definition that extends it (``allOf``
+        with a reference to it) may stand for, each with the property fixed to its name or its
+        ``x-ms-discriminator-value`` (what OpenAPI 3 writes as ``oneOf`` with a mapping)."""
+        if not isinstance(node, Mapping) or not str(node.get("$ref", "")).startswith("#/definitions/"):
+            return []
+        return self._subtypes(node["$ref"])
+
+    @functools.cached_property
+    def _extended(self) -> dict[str, list[str]]:
+        """Base reference -> the names of the definitions whose ``allOf`` extends it."""
+        found: dict[str, list[str]] = {}
+        for name, definition in (self.document.get("definitions") or {}).items():
+            for part in definition.get("allOf", ()) if isinstance(definition, Mapping) else ():
+                if isinstance(part, Mapping) and "$ref" in part:
+                    found.setdefault(part["$ref"], []).append(name)
+        return found
+
+    def _subtypes(self, ref: str) -> list[Any]:
+        base = resolve_pointer(self.document, ref.removeprefix("#"))
+        tag = base.get("discriminator") if isinstance(base, Mapping) else None
+        if not isinstance(tag, str):
+            return []
+        out = []
+        for name in self._extended.get(ref, ()):
+            definition = self.document["definitions"][name]
+            value = definition.get("x-ms-discriminator-value", name)
+            fixed = {k: v for k, v in base.items() if k != "discriminator"}
+            fixed["properties"] = {**base.get("properties", {}), tag: {"type": "string", "enum": [value]}}
+            parts = [fixed if part == {"$ref": ref} else part for part in definition["allOf"]]
+            out.append({**definition, "allOf": parts})
+        return out
+
 
 def resolve_pointer(document: Any, pointer: str) -> Any:
     node = document
@@ -190,7 +224,15 @@ def _field(alternatives: list[tuple[Any, str]]) -> tuple[Any, str]:
     return {"anyOf": [_At(sub, ctx) for sub, ctx in unique]}, ""
 
 
-def _leaves(side: _Side, node: Any, ctx: str, depth: int = 0) -> Iterator[tuple[Mapping[str, Any], str]]:
+def _leaves(
+    side: _Side, node: Any, ctx: str, depth: int = 0, *, extending: bool = False
+) -> Iterator[tuple[Mapping[str, Any], str]]:
+    # A reference to a Swagger 2.0 base type stands for its subtypes (not when a subtype's
+    # own allOf names its base: that is the base's fields).
+    if not extending and isinstance(side, _Spec) and (members := side.subtypes(node)):
+        for member in members:
+            yield from _leaves(side, member, ctx, depth + 1)
+        return
     node, ctx = side.deref(node, ctx)
     if not isinstance(node, Mapping) or depth > _MAX_DEPTH:
         return
@@ -200,7 +242,7 @@ def _leaves(side: _Side, node: Any, ctx: str, depth: int = 0) -> Iterator[tuple[
     if parts:
         # Every part applies at once: one object per choice of a leaf in each part (a base
         # item and its extension with id, status and created_by make one item).
-        choices = [found for part in parts if (found := list(_leaves(side, part, ctx, depth + 1)))]
+        choices = [found for part in parts if (found := list(_leaves(side, part, ctx, depth + 1, extending=True)))]
         if branches and (found := [leaf for b in branches for leaf in _leaves(side, b, ctx, depth + 1)]):
             choices.append(found)
         if _kinds(rest) - {"null"} or "enum" in rest or "const" in rest:
@@ -296,7 +338,8 @@ def _parameters_schema(side: _Spec, parameters: list[Any]) -> dict[str, Any]:
     for raw in parameters:
         param, _ = side.deref(raw, "")
         if param.get("in") == "query":
-            properties[param["name"].removesuffix("[]")] = param.get("schema", {})
+            # OpenAPI 3 nests the type in "schema"; Swagger 2.0 puts it on the parameter itself.
+            properties[param["name"].removesuffix("[]")] = param.get("schema", param)
     return {"type": "object", "properties": properties}
 
 
@@ -381,6 +424,9 @@ def event_names(spec_document: Mapping[str, Any], node: Any) -> set[str]:
     side = _Spec(spec_document)
     names: set[str] = set()
     for leaf, ctx in _leaves(side, node, ""):
+        if "enum" in leaf and "properties" not in leaf:  # a list of the names itself (Azure's)
+            names |= {str(v) for v in _enumerated(leaf)}
+            continue
         properties = leaf.get("properties", {})
         name = properties.get("event", properties.get("type"))
         if name is not None:

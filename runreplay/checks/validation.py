@@ -196,7 +196,10 @@ class _Inspection:
         route, request = matched.route, self.interaction.request
         if route.query:
             key = matched.schema_key(route.query)
-            self._payload(key, query_params(request.query(), key), f"{self.root}.request.query")
+            # The version parameter selects the types (it is the namespace), it is not one of them.
+            version = matched.provider.version_parameter
+            pairs = [(name, value) for name, value in request.query() if name != version]
+            self._payload(key, query_params(pairs, key), f"{self.root}.request.query")
         if route.request:
             key = matched.schema_key(route.request)
             self._body(key, request.body, f"{self.root}.request.body", empty={})

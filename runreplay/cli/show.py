@@ -29,6 +29,7 @@ def describe(cassette: Cassette) -> dict[str, Any]:
                 "polls": recorded.polls,
                 "phases": [p.trigger_name for p in timeline.phases],
                 "span_ms": recorded.virtual_ms,
+                "url_ids": list(timeline.aliases),
             }
         )
     rows = [_row(index, item, notes.get(index, [])) for index, item in enumerate(cassette.interactions)]
@@ -125,4 +126,9 @@ def render_text(description: dict[str, Any], style: Any = None) -> str:
                 f"  {res['resource']}: {' -> '.join(res['states'])} "
                 f"({res['polls']} polls over {res['span_ms'] / 1000:.2f} s)"
             )
+            if res["url_ids"]:
+                named = ", ".join(res["url_ids"])
+                lines.append(
+                    f"    URLs name it {named} (a sanitizer replaced the id in URLs only; linked by the reply)"
+                )
     return "\n".join(lines)

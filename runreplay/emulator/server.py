@@ -65,10 +65,11 @@ def _endpoint(method: Callable[[Request], Any], render_error: Callable[[ApiError
 def _routes(provider: Provider, app: Engine[Any]) -> list[BaseRoute]:
     return [
         Route(
-            provider.emulator_mount + route.path,
+            mount + route.path,
             _endpoint(getattr(app, route.name), app.error_response),
             methods=list(route.methods),
         )
+        for mount in (provider.emulator_mount, *provider.emulator_aliases)
         for route in provider.routes
         if route.not_emulated is None
     ]

@@ -52,12 +52,25 @@ def make_key(request: Request, config: MatchConfig) -> RequestKey:
     parts = request.parts
     host = parts.netloc.lower() if config.match_host else ""
     query = tuple(sorted(request.query()))
+    if config.allow_versions:
+        query = _same_versions(query, config)
     path = unquote(parts.path) or "/"
     matched_headers: tuple[tuple[str, str], ...] = ()
     if config.match_headers:  # usually none: then the request's headers need not be looked at
         wanted = {h.lower() for h in config.match_headers}
         matched_headers = tuple(sorted((k, v) for k, v in request.headers.items() if k in wanted))
     return RequestKey(request.method.upper(), host, path, query, canonical_body(request.body, config), matched_headers)
+
+
+#: What an allowed API version becomes in a key: all of them compare equal.
+ANY_ALLOWED_VERSION = "<allowed version>"
+
+
+def _same_versions(query: tuple[tuple[str, str], ...], config: MatchConfig) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (name, ANY_ALLOWED_VERSION if name in config.version_parameters and value in config.allow_versions else value)
+        for name, value in query
+    )
 
 
 def canonical_body(body: Body, config: MatchConfig) -> str:

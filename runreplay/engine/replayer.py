@@ -93,6 +93,10 @@ class Replayer:
             #: The lifecycle step of each recorded interaction, in order.
             self.steps: list[Step | None] = [step_of(i.request) for i in self.matcher.interactions]
             self.timelines: dict[str, Timeline] = build_timelines(self.matcher.interactions, self.steps)
+            # A request naming a resource by a recorded URL alias finds the same timeline.
+            for timeline in list(self.timelines.values()):
+                for alias in timeline.alias_keys:
+                    self.timelines.setdefault(alias, timeline)
             #: The same steps by match key: a replayed request with a recorded key is that
             #: step (routing it again would only cost time).
             self._steps: dict[RequestKey, Step | None] = {}
@@ -230,9 +234,9 @@ class Replayer:
         timeline = self.timelines.get(key)
         if timeline is None:
             return None
-        replay = self.resources.get(key)
+        replay = self.resources.get(timeline.key)  # by its own key: the request may name an alias
         if replay is None:
-            replay = self.resources[key] = ResourceReplay(timeline)
+            replay = self.resources[timeline.key] = ResourceReplay(timeline)
         return replay
 
     def _entered(self, index: int, now_ms: int) -> None:

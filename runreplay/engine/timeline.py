@@ -166,6 +166,13 @@ class Timeline:
     lifecycle: Lifecycle
     resource_id: str
     phases: list[Phase] = field(default_factory=list)
+    #: Other ids the recorded URLs name this resource by (a sanitizer replaced the id in
+    #: URLs but not in bodies): the object the server returned links them.
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def alias_keys(self) -> list[str]:
+        return [timeline_key(self.provider, self.kind, alias) for alias in self.aliases]
 
     @property
     def kind(self) -> str:
@@ -216,13 +223,15 @@ def build_timelines(
             status = f"http_{interaction.response.status}"
         else:
             continue
-        resource_id = str(obj.get("id", "")) if obj is not None and step.role is Role.CREATE else step.resource_id
+        resource_id = _resource_id(step, obj)
         if not resource_id:
             continue
         key = timeline_key(step.provider, step.lifecycle.kind, resource_id)
         timeline = timelines.get(key)
         if timeline is None:
             timeline = timelines[key] = Timeline(step.provider, step.lifecycle, resource_id)
+        if step.resource_id and step.resource_id != resource_id and step.resource_id not in timeline.aliases:
+            timeline.aliases.append(step.resource_id)
         if step.role is not Role.POLL or not timeline.phases:
             # A create or a mutation begins a phase; so does a poll of a resource whose
             # creation is not in the cassette.
@@ -233,6 +242,16 @@ def build_timelines(
         origin = interactions[phase.trigger].at_ms
         phase.states.append(State(interaction.at_ms - origin, status, index))
     return timelines
+
+
+def _resource_id(step: Step, obj: dict[str, Any] | None) -> str | None:
+    """The resource a lifecycle request's reply is about: the id of the object the server
+    returned, else the one the URL names. The body wins because recordings sanitized for
+    publication may replace the id in URLs only, which would split one run into two."""
+    body_id = str(obj.get("id") or "") if obj is not None else ""
+    if step.role is Role.CREATE:
+        return body_id
+    return body_id or step.resource_id
 
 
 def timelines_json(interactions: Sequence[Interaction]) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ __all__ = [
     "match",
     "registry",
     "sdk_environment",
+    "version_parameters",
 ]
 
 
@@ -59,6 +60,11 @@ def sdk_environment(base_url: str, key: str, providers: Sequence[Provider] | Non
         if provider.api_key_env:
             env[provider.api_key_env] = key
     return env
+
+
+def version_parameters() -> tuple[str, ...]:
+    """The query parameters some family names its API version in (``allow_versions`` reads them)."""
+    return tuple(sorted({p.version_parameter for p in registry() if p.version_parameter}))
 
 
 def provider_named(name: str) -> Provider:

@@ -276,7 +276,8 @@ class Provider:
     title: str
     #: Hosts of the real API.
     hosts: re.Pattern[str]
-    #: Removed from the start of a URL path before routing (a base URL's ``/v1``).
+    #: Removed from the start of a URL path before routing (a base URL's ``/v1``). It may
+    #: hold path parameters of its own (a project name), matched as a pattern.
     prefix: re.Pattern[str]
     routes: tuple[Route, ...]
     #: API version -> models namespace name.
@@ -287,6 +288,12 @@ class Provider:
     #: The ``error`` event a stream fault injects, in this family's shape.
     stream_error: Callable[[str], SSEEvent]
     lifecycles: tuple[Lifecycle, ...] = ()
+    #: Whether a path without the prefix is not this family's (routes are too generic to
+    #: claim bare paths such as ``/threads`` that another family's proxy may serve).
+    prefix_required: bool = False
+    #: The query parameter naming the API version, if the family names it there (matching
+    #: lets the ``allow_versions`` option treat its listed values as one).
+    version_parameter: str | None = None
     #: Id prefixes by object kind (``{"run": "run"}``): what the emulator's ids start with.
     id_prefixes: Mapping[str, str] = field(default_factory=dict)
     #: The client SDK and version a request's headers name, if this family's SDK sent it.
@@ -296,6 +303,9 @@ class Provider:
     spec: VendorSpec | None = None
     #: Where the emulator serves the routes (the part of the base URL before the route paths).
     emulator_mount: str = ""
+    #: Other places the emulator serves the same routes at (Starlette paths, may hold
+    #: parameters: ``/api/projects/{project}``), for clients that build their own URLs.
+    emulator_aliases: tuple[str, ...] = ()
     #: The environment variables its SDK (or the SDK's documented examples) reads for the base
     #: URL and the key: how a self-starting emulator points the SDK at itself.
     base_url_env: str = ""
@@ -306,6 +316,8 @@ class Provider:
         path = request.path
         if (found := self.prefix.search(path)) is not None:
             path = path[found.end() :]
+        elif self.prefix_required:
+            return None
         # Only routes of this method and number of segments can match (a parameter never
         # spans a "/"); they are kept most specific first, so the first match wins.
         for candidate in self._by_shape.get((request.method.upper(), path.count("/") - path.endswith("/")), ()):

@@ -213,8 +213,9 @@ SPEC = VendorSpec(
 PROVIDER = Provider(
     name="openai",
     title="OpenAI Assistants",
-    hosts=re.compile(r"(^|\.)openai\.(com|azure\.com)$"),
-    # Everything up to the base URL's /v1 (proxies and Azure put more in front).
+    # Azure's hosts (*.openai.azure.com too) belong to the Azure AI Agents family (azure_agents.py).
+    hosts=re.compile(r"(^|\.)openai\.com$"),
+    # Everything up to the base URL's /v1 (proxies put more in front).
     prefix=re.compile(r"^.*?/v1(?=/)"),
     routes=ROUTES,
     namespaces={"v1": "openai/v1", "v2": "openai/v2"},
