@@ -1,4 +1,5 @@
-"""Per-request replay cost: GETs of a 2 KB run replayed through httpx, httpx2 and the openai SDK.
+"""Per-request replay cost: GETs of a 2 KB run replayed through httpx, httpx2 and the openai SDK
+(and through requests and aiohttp, against VCR.py only, at the smallest N).
 
 Two patterns, each at several cassette lengths N:
 
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from benchmarks import data
-from benchmarks.clients import CLIENTS, Driver
+from benchmarks.clients import CLIENTS, UNFLOORED, Driver
 from benchmarks.files import CassetteSet, Files
 from benchmarks.harness import FLOOR, GROWTH, PEER, SUBJECT, US_PER_REQ, Case, Row, Target, Variant, clock, spread
 from runreplay import Session
@@ -194,24 +195,27 @@ def cases(
 ) -> list[Case]:
     """One case per client, pattern and size; ``requests`` caps the timed requests per repetition."""
     out = []
-    drivers = {name: Driver(name) for name in CLIENTS}
+    drivers = {name: Driver(name) for name in CLIENTS + UNFLOORED}
     for pattern in PATTERNS:
         for size in sizes:
             cset = files.polling(pattern, size)
             positions = spread(size, requests)
             vcr_positions = spread(size, vcr_requests.get(size, requests))
-            for client in CLIENTS:
+            # requests and aiohttp have no floor to be flat against: their smallest cassette only.
+            for client in CLIENTS + (UNFLOORED if size == sizes[0] else ()):
                 driver = drivers[client]
-                variants = [floor_variant(driver, cset, positions)]
+                floored = client not in UNFLOORED
+                variants = [floor_variant(driver, cset, positions)] if floored else []
                 # Distinct URLs are one-state timelines: the mode changes nothing, so the default is used.
                 mode = "sequence" if pattern == "poll" else "timeline"
                 variants.append(runreplay_variant(driver, cset, positions, pattern, mode))
-                targets = [Target(SUBJECT, TARGET_X_FLOOR)]
+                targets = [Target(SUBJECT, TARGET_X_FLOOR)] if floored else []
                 if pattern == "poll":
                     name = "runreplay timeline"
                     timeline = runreplay_variant(driver, cset, positions, pattern, "timeline", name=name)
                     variants.append(timeline)
-                    targets.append(Target(timeline.name, TARGET_X_FLOOR))
+                    if floored:
+                        targets.append(Target(timeline.name, TARGET_X_FLOOR))
                 sampled = len(vcr_positions) < size
                 # VCR.py replays YAML and JSON cassettes from the same parsed interactions (same cost);
                 # at the largest size only JSON is replayed, to keep the run short.

@@ -3,12 +3,14 @@ scrubbed, validated and matched on their content (a gzip header carries a timest
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import brotli  # type: ignore[import-untyped]
 import httpx
 import httpx2
@@ -64,10 +66,24 @@ def _send_requests(url: str, body: bytes, encoding: str) -> dict[str, object]:
     return dict(requests.post(url + "/v1/things", data=body, headers=headers, timeout=5).json())
 
 
+def _send_aiohttp(url: str, body: bytes, encoding: str) -> dict[str, object]:
+    headers = {"content-type": "application/json", "content-encoding": encoding}
+
+    async def send() -> dict[str, object]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{url}/v1/things", data=body, headers=headers) as r,
+        ):
+            return dict(await r.json())
+
+    return asyncio.run(send())
+
+
 CLIENTS: dict[str, Callable[[str, bytes, str], dict[str, object]]] = {
     "httpx": _send_httpx,
     "httpx2": _send_httpx2,
     "requests": _send_requests,
+    "aiohttp": _send_aiohttp,
 }
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import aiohttp
 import httpx
 import httpx2
 import pytest
+import requests
 from _servers import Handler, serve
 
 from runreplay import use_cassette
@@ -46,16 +49,41 @@ def server() -> Iterator[str]:
         yield url
 
 
-@pytest.mark.parametrize("client_module", [httpx, httpx2], ids=["httpx", "httpx2"])
-def test_wire_bodies_are_stored_decoded_and_replay_identically(
-    tmp_path: Path, server: str, client_module: object
-) -> None:
+def _httpx_like(module: Any) -> Callable[[str, list[str]], list[bytes]]:
+    def fetch(base: str, paths: list[str]) -> list[bytes]:
+        with module.Client() as client:
+            return [client.get(base + p).content for p in paths]
+
+    return fetch
+
+
+def _requests(base: str, paths: list[str]) -> list[bytes]:
+    with requests.Session() as session:
+        return [session.get(base + p, timeout=5).content for p in paths]
+
+
+def _aiohttp(base: str, paths: list[str]) -> list[bytes]:
+    async def fetch() -> list[bytes]:
+        async with aiohttp.ClientSession() as session:
+            bodies = []
+            for p in paths:
+                async with session.get(base + p) as response:
+                    bodies.append(await response.read())
+            return bodies
+
+    return asyncio.run(fetch())
+
+
+FETCHERS = {"httpx": _httpx_like(httpx), "httpx2": _httpx_like(httpx2), "requests": _requests, "aiohttp": _aiohttp}
+
+
+@pytest.mark.parametrize("client", list(FETCHERS))
+def test_wire_bodies_are_stored_decoded_and_replay_identically(tmp_path: Path, server: str, client: str) -> None:
     cassette = tmp_path / "bodies.json"
     paths = ["/gzip", "/binary", "/text", "/stream"]
 
     def fetch(base: str) -> list[bytes]:
-        with client_module.Client() as client:  # type: ignore[attr-defined]
-            return [client.get(base + p).content for p in paths]
+        return FETCHERS[client](base, paths)
 
     with use_cassette(cassette, record_mode="once"):
         live = fetch(server)

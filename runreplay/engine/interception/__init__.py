@@ -1,9 +1,12 @@
 """Interception: every patched HTTP client asks a :class:`~runreplay.engine.port.Handler`.
 
-VCR.py's patcher builder installs its stubs (requests, urllib3, aiohttp, ...) wired to
-:class:`.vcr_bridge.VcrCassette`, plus runreplay's own httpx/httpx2 handlers
-(:mod:`.httpx_transport`) through its ``custom_patches`` hook. :class:`Interception` is
-that whole set of patches for one session, as a context manager.
+runreplay's own streaming handlers cover httpx and httpx2 (:mod:`.httpx_transport`),
+urllib3 and so requests (:mod:`.urllib3_pool`) and aiohttp (:mod:`.aiohttp_session`).
+They are installed through the ``custom_patches`` hook of VCR.py's patcher builder, which
+also installs VCR.py's own stubs, wired to :class:`.vcr_bridge.VcrCassette`, for the
+clients left to it (http.client, httplib2, tornado, and urllib3 1 or aiohttp older than
+3.12, which lack the seams). :class:`Interception` is that whole set of patches for one
+session, as a context manager.
 """
 
 from __future__ import annotations
@@ -11,7 +14,11 @@ from __future__ import annotations
 from contextlib import ExitStack
 from types import TracebackType
 
+from runreplay.engine.interception import aiohttp_session, urllib3_pool
+from runreplay.engine.interception.aiohttp_session import AiohttpInterceptor
 from runreplay.engine.interception.httpx_transport import HttpxInterceptor
+from runreplay.engine.interception.live import Captures
+from runreplay.engine.interception.urllib3_pool import Urllib3Interceptor
 from runreplay.engine.interception.vcr_bridge import VcrCassette
 from runreplay.engine.port import Handler
 
@@ -23,13 +30,24 @@ class Interception:
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
-        self.httpx = HttpxInterceptor(handler)
+        self.captures = Captures()
         self._stack: ExitStack | None = None
 
     def __enter__(self) -> Interception:
         from vcr.patch import CassettePatcherBuilder
 
-        cassette = VcrCassette(self.handler, self.httpx.patches(), skip=("httpx", "httpx2"))
+        patches = [
+            *HttpxInterceptor(self.handler, self.captures).patches(),
+            *Urllib3Interceptor(self.handler, self.captures).patches(),
+            *AiohttpInterceptor(self.handler, self.captures).patches(),
+        ]
+        skip = ["httpx", "httpx2"]
+        if urllib3_pool.supported():
+            # botocore's pools are urllib3 pools too: VCR.py's stubs under them would record twice.
+            skip += ["requests", "urllib3", "boto3"]
+        if aiohttp_session.supported():
+            skip.append("aiohttp")
+        cassette = VcrCassette(self.handler, patches, skip=tuple(skip))
         stack = ExitStack()
         for patcher in CassettePatcherBuilder(cassette).build():
             stack.enter_context(patcher)
@@ -42,4 +60,4 @@ class Interception:
         if self._stack is not None:
             self._stack.close()
             self._stack = None
-        self.httpx.finish()
+        self.captures.finish()

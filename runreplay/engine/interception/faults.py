@@ -9,10 +9,13 @@ exception. Nothing here knows an HTTP library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from runreplay.cassette import Body, Framing
+from runreplay.engine.port import Reply
 from runreplay.options import StreamOptions, chunk_size
 from runreplay.sse import SSEEvent, encode_events, iter_encoded
 
@@ -39,6 +42,40 @@ Fault = Cut | Stall
 def plain_chunks(body: Body) -> Iterator[bytes]:
     """The default delivery (one chunk per event, no pause, no fault): each event's bytes as they are read."""
     return iter_encoded(body.events, body.framing or Framing())
+
+
+def replayed(reply: Reply, read_timeout: float | None, error: Callable[[Fault], BaseException]) -> Iterator[bytes]:
+    """A recorded stream's chunks as a blocking client reads them: pauses are slept
+    (virtual time while replaying) and a fault is raised as ``error`` makes it."""
+    interaction = reply.interaction
+    body = interaction.response.body
+    if reply.stream.plain:
+        yield from plain_chunks(body)
+        return
+    for pause, item in deliveries(body, reply.stream, interaction.at_ms, reply.stream_error, read_timeout):
+        if pause:
+            time.sleep(pause)
+        if not isinstance(item, bytes):
+            raise error(item)
+        yield item
+
+
+async def areplayed(
+    reply: Reply, read_timeout: float | None, error: Callable[[Fault], BaseException]
+) -> AsyncIterator[bytes]:
+    """:func:`replayed` for an asyncio client: the pauses are ``asyncio.sleep``."""
+    interaction = reply.interaction
+    body = interaction.response.body
+    if reply.stream.plain:
+        for chunk in plain_chunks(body):
+            yield chunk
+        return
+    for pause, item in deliveries(body, reply.stream, interaction.at_ms, reply.stream_error, read_timeout):
+        if pause:
+            await asyncio.sleep(pause)
+        if not isinstance(item, bytes):
+            raise error(item)
+        yield item
 
 
 def deliveries(

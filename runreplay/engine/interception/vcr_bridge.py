@@ -1,10 +1,11 @@
 """The face a session shows to VCR.py's stubs (a duck-typed ``vcr.cassette.Cassette``).
 
-VCR.py knows how to intercept requests, urllib3, aiohttp and friends. Its stubs ask their
-cassette four questions (can you play this request? play it; are you write-protected?
+VCR.py knows how to intercept http.client, httplib2, tornado and friends. Its stubs ask
+their cassette four questions (can you play this request? play it; are you write-protected?
 append this exchange); :class:`VcrCassette` answers them through the :class:`Handler`
-port, in runreplay's own cassette format and matching. httpx and httpx2 get runreplay's
-streaming handlers instead, through VCR.py's ``custom_patches`` hook.
+port, in runreplay's own cassette format and matching. httpx, httpx2, urllib3 2 (requests)
+and aiohttp 3.12+ get runreplay's streaming handlers instead, through VCR.py's
+``custom_patches`` hook; VCR.py's stubs for them stay only where those seams are missing.
 """
 
 from __future__ import annotations
