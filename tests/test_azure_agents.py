@@ -16,41 +16,23 @@ import pytest
 import requests
 from _paths import TRAFFIC
 from azure.ai.agents import AgentsClient
-from azure.ai.agents.models import FunctionTool, ToolSet
-from azure.core.credentials import AccessToken
-from azure.core.pipeline import PipelineRequest
-from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+from azure.ai.agents.models import FunctionTool
 from click.testing import CliRunner
 
 from runreplay import SanitizedIdWarning, use_cassette
 from runreplay.cassette import Cassette, load, save
 from runreplay.checks.drift import drift
 from runreplay.checks.validation import check_cassette
+from runreplay.cli.demo import weather_agent
 from runreplay.cli.schemas import drift as drift_command
 from runreplay.cli.show import describe
 from runreplay.emulator import Emulator
+from runreplay.emulator.azure_agents import agents_client
 from runreplay.importers import import_file
 from runreplay.providers import Unrouted, match
 
 AZURE_TRAFFIC = sorted((TRAFFIC / "azure-agents").glob("*.json"))
 OFFLINE = "http://127.0.0.1:9"  # nothing listens there: replay must not need a server
-# A made-up JWT: the emulator accepts any bearer token, as it accepts any api-key.
-TOKEN = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJydW5yZXBsYXkgdGVzdHMifQ.c2lnbmF0dXJl"
-
-
-class Credential:
-    """An Entra ID TokenCredential stand-in (any object with get_token)."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken(TOKEN, int(time.time()) + 3600)
-
-
-class PlainHttpBearer(BearerTokenCredentialPolicy):
-    """The SDK's bearer policy, allowed on http:// (azure-core refuses tokens without TLS)."""
-
-    def on_request(self, request: PipelineRequest[Any]) -> None:
-        request.context.options["enforce_https"] = False
-        super().on_request(request)
 
 
 def get_weather(city: str) -> str:
@@ -62,21 +44,14 @@ def get_weather(city: str) -> str:
     return json.dumps({"city": city, "weather": "sunny", "celsius": 21})
 
 
-def agents_client(base: str) -> AgentsClient:
-    endpoint = f"{base}/api/projects/demo-project"
-    policy = PlainHttpBearer(Credential(), "https://ai.azure.com/.default")
-    return AgentsClient(endpoint=endpoint, credential=Credential(), authentication_policy=policy)
+def project_client(base: str) -> AgentsClient:
+    return agents_client(f"{base}/api/projects/demo-project")
 
 
 def azure_flow(base: str) -> dict[str, Any]:
     """Agent, thread, message, create_and_process with a function tool, steps paged by 1, a cancel."""
-    client = agents_client(base)
-    toolset = ToolSet()
-    toolset.add(FunctionTool({get_weather}))
-    client.enable_auto_function_calls(toolset)
-    agent = client.create_agent(model="gpt-4o", name="weather", instructions="Use tools.", toolset=toolset)
-    thread = client.threads.create()
-    client.messages.create(thread_id=thread.id, role="user", content="What is the weather in Paris?")
+    client = project_client(base)
+    agent, thread = weather_agent(client, "What is the weather in Paris?")
     run = client.runs.create_and_process(thread_id=thread.id, agent_id=agent.id, polling_interval=0.25)
     steps = list(client.run_steps.list(thread_id=thread.id, run_id=run.id, limit=1))
     second = client.runs.create(thread_id=thread.id, agent_id=agent.id)
@@ -121,7 +96,7 @@ def test_azure_sdk_records_then_replays_offline_in_milliseconds(tmp_path: Path) 
 
 def test_azure_sdk_stream_with_a_tool_call_records_and_replays(tmp_path: Path) -> None:
     def flow(base: str) -> list[str]:
-        client = agents_client(base)
+        client = project_client(base)
         tool = FunctionTool({get_weather})
         agent = client.create_agent(model="gpt-4o", name="weather", instructions="Use tools.", tools=tool.definitions)
         thread = client.threads.create()
@@ -189,12 +164,7 @@ def test_api_version_is_matched_unless_allowed(tmp_path: Path) -> None:
     cassette = tmp_path / "versions.json"
 
     def create_thread(base: str, version: str) -> str:
-        client = AgentsClient(
-            endpoint=f"{base}/api/projects/p",
-            credential=Credential(),
-            authentication_policy=PlainHttpBearer(Credential(), "https://ai.azure.com/.default"),
-            api_version=version,
-        )
+        client = agents_client(f"{base}/api/projects/p", api_version=version)
         return str(client.threads.create().id)
 
     with Emulator(port=0) as emulator, use_cassette(cassette, record_mode="once"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -105,6 +106,14 @@ def test_demo_records_and_replays(tmp_path: Path) -> None:
     assert any(i.response.body.kind == "sse" for i in coze)
     assert "sk-demo-not-a-real-key" not in (tmp_path / "openai_tool_run.json").read_text()
     assert "pat_demo_not_a_real_token" not in (tmp_path / "coze_chat.json").read_text()
+    # The Azure agent run: create_and_process and a stream, each with a tool call, at Foundry paths.
+    assert re.search(r"azure_agent_run: \d+ interactions, \d+ SSE events", result.stdout), result.stdout
+    assert re.search(r"azure_agent_run: \d+ interactions replayed .* result identical", result.stdout)
+    azure = load(tmp_path / "azure_agent_run.json")
+    assert all("/api/projects/emulator/" in i.request.path for i in azure)
+    assert sum("/submit_tool_outputs" in i.request.path for i in azure) == 2
+    assert [i.request.method for i in azure if i.response.body.kind == "sse"] == ["POST", "POST"]
+    assert "eyJ" not in (tmp_path / "azure_agent_run.json").read_text()  # the made-up JWT was scrubbed
 
 
 def test_import_exact_keeps_stream_bytes(tmp_path: Path) -> None:

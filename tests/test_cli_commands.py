@@ -157,3 +157,16 @@ def test_emulator_commands_name_the_extra_they_need_when_it_is_missing() -> None
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         assert line.startswith("2 ") and "pip install 'runreplay[emulator]'" in line, out
+
+
+def test_demo_names_the_extra_when_an_sdk_is_missing() -> None:
+    code = (
+        "import sys; sys.modules['azure.ai.agents'] = None\n"
+        "from click.testing import CliRunner\n"
+        "from runreplay.cli import main\n"
+        "result = CliRunner().invoke(main, ['demo'])\n"
+        "print(result.exit_code, result.output.strip().splitlines()[-1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out.startswith("2 ") and "azure.ai.agents is not installed" in out, out
+    assert "pip install 'runreplay[demo]'" in out, out

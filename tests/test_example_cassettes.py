@@ -9,7 +9,7 @@ import pytest
 
 from runreplay import find_secrets, use_cassette
 from runreplay.cassette import load
-from runreplay.cli.demo import coze_chat, openai_background_response, openai_tool_run
+from runreplay.cli.demo import azure_agent_run, coze_chat, openai_background_response, openai_tool_run
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"
 ALL = sorted(CASSETTES.rglob("*.json"))
@@ -21,6 +21,7 @@ def test_examples_exist() -> None:
         "demo/openai_tool_run.json",
         "demo/openai_background_response.json",
         "demo/coze_chat.json",
+        "demo/azure_agent_run.json",
         "imported/openllmetry_v2__test_new_assistant_with_polling.json",
         "imported/openai-dotnet__StreamingToolCall.json",
     }
@@ -58,4 +59,17 @@ def test_demo_background_response_cassette_replays_offline() -> None:
     assert result["statuses"] == ["queued", "in_progress", "completed"] * 2
     assert result["calls"] == ["get_weather"] and "celsius" in result["text"]
     assert [r.states for r in session.resources] == [["queued", "in_progress", "completed"]] * 2
+    assert session.unused() == []
+
+
+def test_demo_azure_cassette_replays_offline() -> None:
+    with use_cassette(CASSETTES / "demo" / "azure_agent_run.json") as session:
+        result = azure_agent_run("http://127.0.0.1:9/api/projects/emulator")
+    assert result["run"]["status"] == "completed"
+    assert sorted(result["steps"]) == ["message_creation", "tool_calls"]
+    # The SDK's handler answered the streamed tool call and went on reading the same iteration.
+    events = result["stream_events"]
+    assert events.index("thread.run.requires_action") < events.index("thread.run.completed")
+    assert [a.count("celsius") for a in result["answers"]] == [1, 1]
+    assert [r.states[-1] for r in session.resources] == ["completed", "completed"]
     assert session.unused() == []

@@ -53,16 +53,20 @@ def demo(out: Path | None) -> None:
     """Record from the local emulator with the official SDKs, then replay offline.
 
     Starts the built-in emulator on 127.0.0.1, records an OpenAI run with a function
-    tool call and a Coze chat (polled and streamed), stops the emulator, replays both
-    with nothing listening (an unmatched request fails) and prints what was recorded
-    and replayed. No API key, no network.
+    tool call, an OpenAI background response, a Coze chat (polled and streamed) and an
+    Azure AI agent run with a function tool (processed and streamed), stops the emulator,
+    replays them all with nothing listening (an unmatched request fails) and prints what
+    was recorded and replayed. No API key, no network.
 
     \b
     Example:
       runreplay demo --out demo-cassettes
     """
     _emulator_class()  # the demo records from the emulator
-    from runreplay.cli.demo import run_demo
+    from runreplay.cli.demo import missing_sdk, run_demo
+
+    if problem := missing_sdk():
+        raise click.UsageError(problem)
 
     ok = run_demo(out, echo=click.echo)
     sys.exit(EXIT_OK if ok else EXIT_FINDINGS)

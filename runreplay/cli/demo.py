@@ -7,6 +7,7 @@ emulator stopped, and compares what the SDK returned.
 
 from __future__ import annotations
 
+import importlib
 import json
 import tempfile
 import time
@@ -14,10 +15,14 @@ import warnings
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runreplay.cassette import BodyKind, load
 from runreplay.engine.session import use_cassette
+
+if TYPE_CHECKING:
+    from azure.ai.agents import AgentsClient
+    from azure.ai.agents.models import Agent, AgentThread
 
 FUNCTION_TOOL: Any = {
     "type": "function",
@@ -28,6 +33,24 @@ FUNCTION_TOOL: Any = {
     },
 }
 COZE_BOT = "7350000000000000001"
+#: Between two polls of ``create_and_process``. The SDK annotates it ``int`` but passes it to
+#: ``time.sleep``, and whole seconds would make the demo slow.
+AZURE_POLL_SECONDS: Any = 0.1
+#: The SDKs the flows call (the ``demo`` extra brings them).
+SDKS = ("openai", "cozepy", "azure.ai.agents")
+
+
+def missing_sdk() -> str | None:
+    """A sentence naming the first SDK the demo needs that is not installed, or None."""
+    for module in SDKS:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return (
+                f"runreplay demo records with the official SDKs, and {exc.name} is not installed: "
+                "pip install 'runreplay[demo]'"
+            )
+    return None
 
 
 def openai_tool_run(base_url: str) -> dict[str, Any]:
@@ -116,11 +139,61 @@ def openai_background_response(base_url: str) -> dict[str, Any]:
     }
 
 
+def get_weather(city: str) -> str:
+    """Current weather for a city.
+
+    :param city: The city's name.
+    :return: The weather, as JSON.
+    """
+    return json.dumps({"city": city, "celsius": 21})
+
+
+def weather_agent(client: AgentsClient, question: str) -> tuple[Agent, AgentThread]:
+    """An agent whose ``get_weather`` tool the SDK calls by itself (``create_and_process`` and
+    ``runs.stream`` answer its tool calls), and a thread asking it ``question``."""
+    from azure.ai.agents.models import FunctionTool, ToolSet
+
+    toolset = ToolSet()
+    toolset.add(FunctionTool({get_weather}))
+    client.enable_auto_function_calls(toolset)
+    agent = client.create_agent(model="gpt-4o-mini", name="Weather", instructions="Use tools.", toolset=toolset)
+    thread = client.threads.create()
+    client.messages.create(thread_id=thread.id, role="user", content=question)
+    return agent, thread
+
+
+def azure_agent_run(base_url: str) -> dict[str, Any]:
+    """An Azure AI agent with a function tool the SDK calls by itself: ``create_and_process``
+    polls the run through ``requires_action`` (answered with ``submit_tool_outputs``) to the
+    end; then a streamed run whose tool call the SDK's event handler answers with
+    ``submit_tool_outputs_stream``, the events continuing in the same iteration."""
+    from runreplay.emulator.azure_agents import agents_client
+
+    client = agents_client(base_url)
+    agent, thread = weather_agent(client, "Weather in Paris?")
+    run = client.runs.create_and_process(thread_id=thread.id, agent_id=agent.id, polling_interval=AZURE_POLL_SECONDS)
+    steps = [step["type"] for step in client.run_steps.list(thread_id=thread.id, run_id=run.id)]
+    client.messages.create(thread_id=thread.id, role="user", content="And in Oslo?")
+    with client.runs.stream(thread_id=thread.id, agent_id=agent.id) as stream:
+        events = [str(name) for name, _, _ in stream]
+    answers = [
+        m.text_messages[-1].text.value for m in client.messages.list(thread_id=thread.id) if m.role == "assistant"
+    ]
+    client.delete_agent(agent.id)
+    return {
+        "run": run.as_dict(),
+        "steps": steps,
+        "stream_events": events,
+        "answers": answers,
+    }
+
+
 #: Each flow with the provider whose emulated API it calls.
 FLOWS: dict[str, tuple[Callable[[str], dict[str, Any]], str]] = {
     "openai_tool_run": (openai_tool_run, "openai"),
     "openai_background_response": (openai_background_response, "openai-responses"),
     "coze_chat": (coze_chat, "coze"),
+    "azure_agent_run": (azure_agent_run, "azure"),
 }
 
 

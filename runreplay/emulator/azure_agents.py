@@ -10,13 +10,17 @@ Runs, steps, tool calls and streams behave exactly as in :mod:`.openai_assistant
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.responses import Response
 
 from runreplay.emulator.common import ApiError, json_response
 from runreplay.emulator.openai_assistants import OpenAIEmulator
 from runreplay.providers.azure_agents import PROVIDER
+
+if TYPE_CHECKING:
+    from azure.ai.agents import AgentsClient
+    from azure.ai.agents.aio import AgentsClient as AsyncAgentsClient
 
 
 class AzureAgentsEmulator(OpenAIEmulator):
@@ -36,3 +40,22 @@ class AzureAgentsEmulator(OpenAIEmulator):
 
 
 EMULATOR = AzureAgentsEmulator
+
+
+# The Azure SDK is optional: these import it when called (the server loads this module always).
+
+
+def agents_client(endpoint: str, **kwargs: Any) -> AgentsClient:
+    """An ``azure.ai.agents.AgentsClient`` for ``endpoint`` on the emulator (or a replaying test):
+    a made-up Entra ID token, sent over plain http, which azure-core refuses by default.
+    Other keywords go to the client (``api_version``, ``polling_interval``...)."""
+    from runreplay.emulator._azure_sdk import agents_client as make
+
+    return make(endpoint, **kwargs)
+
+
+def async_agents_client(endpoint: str, **kwargs: Any) -> AsyncAgentsClient:
+    """The same for ``azure.ai.agents.aio.AgentsClient`` (aiohttp), with an async credential."""
+    from runreplay.emulator._azure_sdk import async_agents_client as make
+
+    return make(endpoint, **kwargs)
