@@ -134,3 +134,25 @@ def test_a_real_sleep_out_of_reach_is_warned_about(slow_response: tuple[Path, st
         client.responses.create(model="gpt-4o", input="Hello", background=True)
         assert _pollers.wait_pausing_with(client, response_id, interval=0.6).status == "completed"
     assert str(path) in str(record[0].message)
+
+
+@pytest.mark.parametrize(
+    ("cpu_share", "counted"),
+    [(0.0, True), (0.05, True), (0.33, False), (1.0, False)],
+    ids=["asleep", "nearly-asleep", "crowded-machine", "busy"],
+)
+def test_only_a_stretch_without_cpu_counts_as_a_real_wait(
+    monkeypatch: pytest.MonkeyPatch, cpu_share: float, counted: bool
+) -> None:
+    """A process kept waiting for a CPU on a crowded machine (a third of the wall time on the
+    CPU, as with three runnable processes per core) has not slept; one with next to no CPU has."""
+    from runreplay.engine import clock as clock_module
+
+    readings = iter([(100.0, 10.0), (100.6, 10.0 + 0.6 * cpu_share)])
+    wall, cpu = zip(*readings, strict=True)
+    monkeypatch.setattr(clock_module, "_real_monotonic", iter(wall).__next__)
+    monkeypatch.setattr(clock_module, "_real_process_time", iter(cpu).__next__)
+    virtual = clock_module.VirtualClock(start_epoch=0.0)
+    virtual.touch()
+    virtual.touch()
+    assert (virtual.idle_s > 0) is counted

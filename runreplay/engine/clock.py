@@ -45,6 +45,10 @@ _real_asyncio_sleep = asyncio.sleep
 #: A stretch this long with the process idle counts towards the real-wait total (shorter
 #: ones are as likely to be a busy machine not running the process).
 IDLE_GAP_S = 0.2
+#: ... and only when the process used at most this share of it on the CPU: a process that is
+#: ready to run on a crowded machine still gets its share (a third, with three per core), one
+#: that sleeps gets next to nothing.
+IDLE_CPU_SHARE = 0.1
 #: Idle time (seconds) in a replay above which the session warns of a real sleep.
 REAL_WAIT_WARN_S = 0.5
 
@@ -309,7 +313,7 @@ class VirtualClock:
             if not last_wall:
                 return
             idle = (wall - last_wall) - (cpu - last_cpu)
-            if idle >= IDLE_GAP_S:
+            if idle >= IDLE_GAP_S and cpu - last_cpu <= IDLE_CPU_SHARE * (wall - last_wall):
                 self.idle_s += idle
                 self.longest_idle_s = max(self.longest_idle_s, idle)
 
