@@ -20,7 +20,7 @@ from azure.ai.agents.models import FunctionTool
 from click.testing import CliRunner
 
 from runreplay import SanitizedIdWarning, use_cassette
-from runreplay.cassette import Cassette, load, save
+from runreplay.cassette import Cassette, Request, load, save
 from runreplay.checks.drift import drift
 from runreplay.checks.validation import check_cassette
 from runreplay.cli.demo import weather_agent
@@ -29,7 +29,7 @@ from runreplay.cli.show import describe
 from runreplay.emulator import Emulator
 from runreplay.emulator.azure_agents import agents_client
 from runreplay.importers import import_file
-from runreplay.providers import Unrouted, match
+from runreplay.providers import Unrouted, find, match
 
 AZURE_TRAFFIC = sorted((TRAFFIC / "azure-agents").glob("*.json"))
 OFFLINE = "http://127.0.0.1:9"  # nothing listens there: replay must not need a server
@@ -175,6 +175,41 @@ def test_api_version_is_matched_unless_allowed(tmp_path: Path) -> None:
         create_thread(OFFLINE, "2025-05-15-preview")
     with use_cassette(cassette, record_mode="none", allow_versions=["v1", "2025-05-15-preview"]):
         assert create_thread(OFFLINE, "2025-05-15-preview") == recorded
+
+
+# ---------------------------------------------------------------------------- path shapes
+
+HUB = (
+    "/agents/v1.0/subscriptions/0000-sub/resourceGroups/rg-1/providers/"
+    "Microsoft.MachineLearningServices/workspaces/ws-1"
+)
+SHAPES = {
+    "foundry": ("https://res.services.ai.azure.com/api/projects/proj", "?api-version=v1"),
+    "hub": (f"https://eastus.api.azureml.ms{HUB}", "?api-version=2024-12-01-preview"),
+    "azure-openai": ("https://res.openai.azure.com/openai", "?api-version=2024-05-01-preview"),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("method", "path", "route"),
+    [
+        ("POST", "/threads/thread_1/runs", "create_run"),
+        ("GET", "/threads/thread_1/runs/run_1", "retrieve_run"),
+        ("POST", "/threads/thread_1/runs/run_1/submit_tool_outputs", "submit_tool_outputs"),
+        ("POST", "/threads/thread_1/runs/run_1/cancel", "cancel_run"),
+        ("GET", "/threads/thread_1/runs/run_1/steps", "list_steps"),
+        ("POST", "/threads/runs", "create_thread_and_run"),
+    ],
+)
+def test_every_azure_path_shape_routes_to_the_run_protocol(shape: str, method: str, path: str, route: str) -> None:
+    base, query = SHAPES[shape]
+    found = find(Request(method, base + path + query))
+    assert found is not None, (shape, path)
+    assert (found.provider.name, found.route.name) == ("azure", route)
+    # Without the Azure prefix the same path is not an Azure endpoint.
+    bare = find(Request(method, "https://res.services.ai.azure.com" + path + query))
+    assert bare is None or bare.provider.name != "azure"
 
 
 # ---------------------------------------------------------------------------- real recordings
