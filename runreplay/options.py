@@ -16,7 +16,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self, TypedDict
+from typing import Any, NamedTuple, Self, TypedDict
 
 from runreplay._jsonpath import JsonPath, parse_all
 from runreplay.errors import ConfigError
@@ -162,7 +162,21 @@ class StreamOptions:
 VOLATILE_HEADERS = frozenset({"authorization", "user-agent", "content-length", "host", "accept-encoding", "connection"})
 
 
-@dataclass(frozen=True, slots=True)
+class CallRules(NamedTuple):
+    """What one API's server reads the same whether a client sends it or not, for one route.
+
+    Declared by the providers (see docs/matching.md); matching leaves these parts out so that
+    SDKs in different languages that make the same call produce the same key.
+    """
+
+    #: ``name=`` (an empty value) counts as no ``name`` at all, for every query parameter.
+    blank_query_absent: bool = False
+    #: Top-level body fields and the server's default for each: sent with that value or left
+    #: out, the call is the same.
+    body_defaults: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class MatchConfig:
     """How requests are compared.
 
@@ -182,6 +196,8 @@ class MatchConfig:
     #: version (``version_parameters``, which the providers declare: ``api-version``).
     allow_versions: tuple[str, ...] = ()
     version_parameters: tuple[str, ...] = ()
+    #: The providers' :class:`CallRules` for a request (``None``: no route declares any).
+    call_rules: Callable[[Any], CallRules | None] | None = field(default=None, compare=False, repr=False)
     #: ``ignore_json_paths`` parsed once: matching applies them to every replayed request.
     compiled_paths: tuple[JsonPath, ...] = field(default=(), init=False, compare=False, repr=False)
 
@@ -296,14 +312,20 @@ class Options:
             values[item.name] = _convert(item.name, value, where)
         return cls(**values)
 
-    def match_config(self, version_parameters: tuple[str, ...] = ()) -> MatchConfig:
-        """``version_parameters``: the query parameters that name an API version (from the providers)."""
+    def match_config(
+        self,
+        version_parameters: tuple[str, ...] = (),
+        call_rules: Callable[[Any], CallRules | None] | None = None,
+    ) -> MatchConfig:
+        """``version_parameters``: the query parameters that name an API version; ``call_rules``:
+        what each route's server reads the same sent or not (both from the providers)."""
         return MatchConfig(
             ignore_json_paths=self.match_ignore_paths,
             match_host=self.match_host,
             match_headers=self.match_headers,
             allow_versions=self.allow_versions,
             version_parameters=version_parameters,
+            call_rules=call_rules,
         )
 
 

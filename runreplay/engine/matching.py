@@ -2,9 +2,12 @@
 
 A request is reduced to a key of method, path, decoded and sorted query, and a canonical
 form of its body (parsed JSON with keys sorted, ``null`` fields and ``"stream": false``
-dropped, configured JSON paths ignored). Host, port and every header are left out: the
-base URL differs between machines and SDKs add volatile headers (User-Agent,
-X-Stainless-*, retry counts, timeouts).
+dropped, whole-valued numbers written as integers, configured JSON paths ignored). Host,
+port and every header are left out: the base URL differs between machines and SDKs add
+volatile headers (User-Agent, X-Stainless-*, retry counts, timeouts). What a route's
+server reads the same sent or not (:class:`CallRules`: empty query values, body fields at
+their default) is left out too, so that SDKs in different languages making the same call
+match one recording (docs/matching.md).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from urllib.parse import unquote
 
 from runreplay import _json
 from runreplay.cassette import Body, BodyKind, Interaction, Request, encode_body
-from runreplay.options import MatchConfig
+from runreplay.options import CallRules, MatchConfig
 
 
 class RequestKey(NamedTuple):
@@ -51,7 +54,11 @@ def make_key(request: Request, config: MatchConfig) -> RequestKey:
     """The request as matching sees it (see the module docstring)."""
     parts = request.parts
     host = parts.netloc.lower() if config.match_host else ""
-    query = tuple(sorted(request.query()))
+    rules = _rules_for(request, config)
+    pairs = request.query()
+    if rules is not None and rules.blank_query_absent:
+        pairs = [pair for pair in pairs if pair[1]]
+    query = tuple(sorted(pairs))
     if config.allow_versions:
         query = _same_versions(query, config)
     path = unquote(parts.path) or "/"
@@ -59,7 +66,15 @@ def make_key(request: Request, config: MatchConfig) -> RequestKey:
     if config.match_headers:  # usually none: then the request's headers need not be looked at
         wanted = {h.lower() for h in config.match_headers}
         matched_headers = tuple(sorted((k, v) for k, v in request.headers.items() if k in wanted))
-    return RequestKey(request.method.upper(), host, path, query, canonical_body(request.body, config), matched_headers)
+    body = canonical_body(request.body, config, rules.body_defaults if rules is not None else ())
+    return RequestKey(request.method.upper(), host, path, query, body, matched_headers)
+
+
+def _rules_for(request: Request, config: MatchConfig) -> CallRules | None:
+    # Only a query or a body can hold what a rule leaves out: polls without either skip routing.
+    if config.call_rules is None or (not request.parts.query and request.body.kind is BodyKind.EMPTY):
+        return None
+    return config.call_rules(request)
 
 
 #: What an allowed API version becomes in a key: all of them compare equal.
@@ -73,12 +88,13 @@ def _same_versions(query: tuple[tuple[str, str], ...], config: MatchConfig) -> t
     )
 
 
-def canonical_body(body: Body, config: MatchConfig) -> str:
+def canonical_body(body: Body, config: MatchConfig, defaults: tuple[tuple[str, Any], ...] = ()) -> str:
+    """The body as matching compares it; ``defaults``: top-level fields left out at these values."""
     kind = body.kind
     if kind is BodyKind.EMPTY:
         return ""
     if kind is BodyKind.JSON:
-        value = normalise_json(body.value, config)
+        value = normalise_json(body.value, config, defaults)
         if value in ({}, None):
             return ""
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -86,7 +102,7 @@ def canonical_body(body: Body, config: MatchConfig) -> str:
         # A text body may still be JSON sent without a JSON content type (or JSON stored as text
         # for nesting too deep to keep as a value: _json refuses it with a ValueError).
         try:
-            return canonical_body(Body.json(_json.loads(body.value)), config)
+            return canonical_body(Body.json(_json.loads(body.value)), config, defaults)
         except ValueError:
             return str(body.value)
     if kind is BodyKind.BINARY:
@@ -94,21 +110,32 @@ def canonical_body(body: Body, config: MatchConfig) -> str:
     return encode_body(body).decode("utf-8", errors="replace")
 
 
-def normalise_json(value: Any, config: MatchConfig) -> Any:
-    if config.drop_stream_false and isinstance(value, dict) and value.get("stream") is False:
-        value = {k: v for k, v in value.items() if k != "stream"}
-    if config.drop_null_fields:
-        value = _drop_nulls(value)
+def normalise_json(value: Any, config: MatchConfig, defaults: tuple[tuple[str, Any], ...] = ()) -> Any:
+    if isinstance(value, dict):
+        if config.drop_stream_false and value.get("stream") is False:
+            value = {k: v for k, v in value.items() if k != "stream"}
+        if defaults:
+            value = {k: v for k, v in value.items() if not _is_default(k, v, defaults)}
+    value = _canonical(value, config.drop_null_fields)
     for path in config.compiled_paths:
         value = path.drop(value)
     return value
 
 
-def _drop_nulls(value: Any) -> Any:
+def _is_default(name: str, value: Any, defaults: tuple[tuple[str, Any], ...]) -> bool:
+    # Same type too: True == 1 in Python, but 1 is not a boolean field's default.
+    return any(name == field and type(value) is type(default) and value == default for field, default in defaults)
+
+
+def _canonical(value: Any, drop_nulls: bool) -> Any:
+    """``null`` fields dropped (when asked) and whole floats made integers, in one walk: JSON
+    has one number type, and Node writes ``1.0`` as ``1`` where Python keeps ``1.0``."""
     if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+        return {k: _canonical(v, drop_nulls) for k, v in value.items() if v is not None or not drop_nulls}
     if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
+        return [_canonical(v, drop_nulls) for v in value]
+    if type(value) is float and value.is_integer():
+        return int(value)
     return value
 
 

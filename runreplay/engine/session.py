@@ -41,7 +41,7 @@ from runreplay.errors import (
     hide_frame,
 )
 from runreplay.options import OptionKeywords, Options, RecordMode, StreamOptions
-from runreplay.providers import check_match_headers, check_route_names, find, version_parameters
+from runreplay.providers import call_rules, check_match_headers, check_route_names, find, version_parameters
 from runreplay.scrub_rules import ScrubRules
 from runreplay.sse import SSEEvent
 
@@ -78,7 +78,7 @@ class Session:
         self.options = Options.parse(keywords, f"runreplay options for {self.path}")
         self.record_to = Path(record_to) if record_to is not None else None
         self.record_mode: RecordMode = self.options.record_mode
-        self.match = self.options.match_config(version_parameters())
+        self.match = self.options.match_config(version_parameters(), call_rules)
         check_match_headers(self.match.match_headers)
         if isinstance(self.options.allow_repeats, tuple):
             check_route_names(self.options.allow_repeats, f"runreplay options for {self.path}: allow_repeats")

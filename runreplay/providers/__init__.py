@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from runreplay.cassette import Interaction, Request
 from runreplay.errors import ConfigError
+from runreplay.options import CallRules
 from runreplay.providers.base import Lifecycle, Provider, Role, Route
 from runreplay.schema.catalog import TypeSpace
 
@@ -32,6 +33,7 @@ __all__ = [
     "Route",
     "Routed",
     "Unrouted",
+    "call_rules",
     "check_match_headers",
     "detect_client",
     "detect_provider",
@@ -65,6 +67,17 @@ def sdk_environment(base_url: str, key: str, providers: Sequence[Provider] | Non
 def version_parameters() -> tuple[str, ...]:
     """The query parameters some family names its API version in (``allow_versions`` reads them)."""
     return tuple(sorted({p.version_parameter for p in registry() if p.version_parameter}))
+
+
+def call_rules(request: Request) -> CallRules | None:
+    """What the server of ``request``'s route reads the same sent or not (``None``: nothing)."""
+    routed = find(request)
+    if routed is None:
+        return None
+    provider, route = routed.provider, routed.route
+    if not provider.blank_query_absent and not route.defaults:
+        return None
+    return CallRules(provider.blank_query_absent, route.defaults)
 
 
 def provider_named(name: str) -> Provider:

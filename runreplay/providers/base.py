@@ -112,6 +112,9 @@ class Route:
     #: Whether replay may serve this request again after every recorded copy was served
     #: (``None``: decided by :attr:`repeatable` from the role and methods).
     repeats: bool | None = None
+    #: Top-level request body fields and the server's default for each: one SDK sends the
+    #: default, another leaves it out, and the call is the same (matching leaves it out).
+    defaults: tuple[tuple[str, Any], ...] = field(default=(), compare=False)  # values may be lists
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -294,6 +297,9 @@ class Provider:
     #: The query parameter naming the API version, if the family names it there (matching
     #: lets the ``allow_versions`` option treat its listed values as one).
     version_parameter: str | None = None
+    #: Whether the server reads ``name=`` (an empty query value) as no ``name``: one SDK sends
+    #: an unset parameter empty, another leaves it out, and matching treats both as absent.
+    blank_query_absent: bool = False
     #: Id prefixes by object kind (``{"run": "run"}``): what the emulator's ids start with.
     id_prefixes: Mapping[str, str] = field(default_factory=dict)
     #: The client SDK and version a request's headers name, if this family's SDK sent it.

@@ -44,6 +44,9 @@ ROUTES = (
         query="CreateChatsQuery",
         stream=True,
         resource="chat",
+        # cozepy always sends both; coze-js sends neither unless its caller does. The chat API
+        # documents auto_save_history as true by default, and no additional messages is none.
+        defaults=(("auto_save_history", True), ("additional_messages", [])),
     ),
     route(
         "GET|POST",
@@ -192,6 +195,9 @@ PROVIDER = Provider(
     error_of=error_type,
     stream_error=stream_error,
     lifecycles=(CHAT_LIFECYCLE,),
+    # cozepy sends a chat without a conversation as POST /v3/chat?conversation_id=, coze-js
+    # leaves the parameter out: the server starts a new conversation for both.
+    blank_query_absent=True,
     client_of=client,
     volatile_headers=("x-coze-client-user-agent",),
     spec=SPEC,

@@ -222,6 +222,8 @@ PROVIDER = Provider(
     version_of=api_version,
     error_of=error_type,
     stream_error=stream_error,
+    # openai-node sends a query parameter set to null as ``name=``; openai-python leaves it out.
+    blank_query_absent=True,
     lifecycles=(RUN_LIFECYCLE,),
     id_prefixes={
         "assistant": "asst",
