@@ -4,6 +4,7 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
+from _node import NodeClients
 
 from runreplay.emulator import Emulator
 
@@ -22,3 +23,10 @@ def emulator() -> Iterator[Emulator]:
     """A fresh local OpenAI Assistants + Coze emulator on a free 127.0.0.1 port, fast phases."""
     with Emulator(port=0, phase_seconds=0.02) as emu:
         yield emu
+
+
+@pytest.fixture(scope="session")
+def node_clients(tmp_path_factory: pytest.TempPathFactory) -> NodeClients:
+    """openai-node and coze-js from tests/node/package-lock.json (``npm ci`` once per session), and the
+    flow scripts of tests/node/ ready to run against a server (see tests/_node.py)."""
+    return NodeClients.install(tmp_path_factory)
