@@ -243,7 +243,10 @@ class VirtualClock:
     without touching the process's time (its clients run in other processes).
     """
 
-    def __init__(self, start_epoch: float | None = None) -> None:
+    def __init__(self, start_epoch: float | None = None, *, watch_idle: bool = True) -> None:
+        #: Whether to note idle stretches; off for a clock that is not the process's own
+        #: (a server's: its clients' waits happen in other processes).
+        self.watch_idle = watch_idle
         self.start_epoch = start_epoch if start_epoch is not None else time.time()
         self._offset_ns = 0
         self._lock = threading.Lock()
@@ -312,8 +315,8 @@ class VirtualClock:
 
     def touch(self) -> None:
         """Note an event; the stretch since the last one counts as idle if the CPU mostly rested."""
-        if self._stack is None:
-            return  # not the process's clock: its waits are another process's business
+        if not self.watch_idle:
+            return
         wall, cpu = _real_monotonic(), _real_process_time()
         with self._lock:
             last_wall, last_cpu = self._mark

@@ -46,7 +46,7 @@ class ServedCassette:
         # rewrite_run: under rewrite, a reset's second session adds to what the first wrote.
         session = Session(self.path, rewrite_run=self._rewrite_run, **self._keywords)
         if session.replaying and not session.recording and session.options.virtual_clock:
-            session.clock = VirtualClock(recorded_epoch(session.cassette))
+            session.clock = VirtualClock(recorded_epoch(session.cassette), watch_idle=False)
         return session
 
     def respond(self, request: Request, raw_body: bytes, announced_ms: int | None) -> tuple[Reply | None, Step | None]:
