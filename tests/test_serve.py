@@ -22,7 +22,7 @@ from _paths import REPO
 
 import runreplay
 from runreplay import Emulator, load, validate_cassette
-from runreplay.cli.demo import openai_tool_run
+from runreplay.cli.demo import FUNCTION_TOOL, openai_tool_run
 
 TOOL: Any = {"type": "function", "function": {"name": "lookup_order", "parameters": {"type": "object"}}}
 KEY = "sk-serve-test-not-a-real-key"
@@ -213,3 +213,16 @@ def test_the_cli_writes_its_ready_file_and_sigterm_saves_the_recording(tmp_path:
     cassette = load(folder / "cli_run.json")
     assert [i.request.method for i in cassette.interactions] == ["POST"]
     assert cassette.interactions[0].response.body.json_value["id"] == assistant.id
+
+
+def test_a_cassette_left_half_replayed_is_reported_when_the_server_stops(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(DEMO, tmp_path / "demo_run.json")
+    with runreplay.serve(tmp_path) as server:
+        _client(server.url_for("demo_run") + "/v1").beta.assistants.create(
+            model="gpt-4o-mini", name="Weather", tools=[FUNCTION_TOOL]
+        )
+    (problem,) = server.problems["demo_run"]
+    assert "were never replayed" in problem
+    assert "never replayed" in capsys.readouterr().err

@@ -22,8 +22,11 @@ from runreplay.engine.port import Reply
 from runreplay.engine.saving import recorded_epoch
 from runreplay.engine.session import Session
 from runreplay.engine.timeline import Step, step_of
+from runreplay.errors import SchemaViolationWarning, UnusedInteractionsWarning
 from runreplay.providers.base import Role
 
+#: The warnings a session's end checks give, which the server reports as problems.
+_END_WARNINGS = (UnusedInteractionsWarning, SchemaViolationWarning)
 #: The first path segment of the control API; no cassette may be named so.
 CONTROL = "_runreplay"
 
@@ -102,7 +105,8 @@ class ServedCassette:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             self.session.finish()
-        return [str(problem) for problem in self.session.problems] + [str(w.message) for w in caught]
+        ours = [str(w.message) for w in caught if issubclass(w.category, _END_WARNINGS)]
+        return [str(problem) for problem in self.session.problems] + ours
 
     def reset(self) -> list[str]:
         """Start the cassette over (saving what was recorded first); the ended session's problems."""
