@@ -63,6 +63,7 @@ from runreplay.scrub_rules import ScrubRules, load_rules
 
 if TYPE_CHECKING:
     from runreplay.emulator import Emulator
+    from runreplay.server import serve
 
 __all__ = [
     "Body",
@@ -109,6 +110,7 @@ __all__ = [
     "load",
     "load_rules",
     "save",
+    "serve",
     "use_cassette",
     "validate_cassette",
     "validate_interaction",
@@ -121,4 +123,8 @@ def __getattr__(name: str) -> Any:
         from runreplay.emulator import Emulator
 
         return Emulator
+    if name == "serve":  # a web server too (starlette, uvicorn, httpx)
+        from runreplay.server import serve
+
+        return serve
     raise AttributeError(f"module 'runreplay' has no attribute {name!r}")

@@ -42,6 +42,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("runreplay.providers",), True),
     (("runreplay.checks", "runreplay.importers"), True),
     (("runreplay.engine", "runreplay.emulator"), True),
+    (("runreplay.server",), True),  # `runreplay serve`: sessions behind an HTTP server
     (("runreplay",), True),  # the curated public API (the package's __init__)
     (("runreplay.cli", "runreplay_pytest"), True),
 )

@@ -150,7 +150,7 @@ def test_emulator_commands_name_the_extra_they_need_when_it_is_missing() -> None
         "import sys; sys.modules['uvicorn'] = None\n"
         "from click.testing import CliRunner\n"
         "from runreplay.cli import main\n"
-        "for args in (['emulate'], ['demo']):\n"
+        "for args in (['emulate'], ['demo'], ['serve', '.']):\n"
         "    result = CliRunner().invoke(main, args)\n"
         "    print(result.exit_code, result.output.strip().splitlines()[-1])\n"
     )

@@ -64,6 +64,7 @@ EXPORTED = [
     "load",
     "load_rules",
     "save",
+    "serve",
     "use_cassette",
     "validate_cassette",
     "validate_interaction",

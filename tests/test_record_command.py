@@ -61,7 +61,7 @@ def test_a_command_that_starts_no_python_process_fails_and_says_why(tmp_path: Pa
     message = " ".join(result.output.split())
     assert "no Python process was seen" in message
     assert "works for Python processes only" in message
-    assert "replay server is planned (issue 17)" in message
+    assert "runreplay serve DIR" in message and "docs/serve.md" in message
     assert "Traceback" not in result.output
     assert not (tmp_path / "c.json").exists()
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from runreplay._version import __version__
-from runreplay.cli import cassettes, record, schemas
+from runreplay.cli import cassettes, record, schemas, serve
 from runreplay.cli.common import EXIT_FINDINGS, EXIT_OK, recording_files, rules_option, usage_error
 from runreplay.errors import RunReplayError, SanitizedIdWarning
 
@@ -196,7 +196,7 @@ def import_(sources: tuple[Path, ...], out: Path, exact: bool, no_scrub: bool, r
         click.echo(f"imported {len(written)} recording(s) into {out}, scrubbed")
 
 
-for _command in (record.record, *cassettes.COMMANDS, *schemas.COMMANDS):
+for _command in (record.record, serve.serve, *cassettes.COMMANDS, *schemas.COMMANDS):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

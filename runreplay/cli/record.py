@@ -461,5 +461,7 @@ def _no_python(command: list[str], exit_code: int, mode: RecordMode) -> str:
         f"no Python process was seen: `{shown}` (exit code {exit_code}) started no Python interpreter that "
         f"loaded runreplay's hook, so {consequence}. `runreplay record` works for Python processes only (it "
         "hooks them through a sitecustomize module on PYTHONPATH; `python -I`, `python -S` and wrappers that "
-        "reset PYTHONPATH skip it). For programs in other languages, a replay server is planned (issue 17)."
+        "reset PYTHONPATH skip it). For programs in other languages (Node, Go, ...), use `runreplay serve DIR` "
+        "(replay) or `runreplay serve DIR --record-mode once --upstream URL` (a recording proxy) and point the "
+        "program's base URL at http://127.0.0.1:PORT/<cassette name>/...: see docs/serve.md."
     )

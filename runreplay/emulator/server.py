@@ -95,6 +95,101 @@ class _ThreadServer(uvicorn.Server):
             should_exit = await self.on_tick(counter)
 
 
+class BackgroundServer:
+    """An ASGI app served by uvicorn in a daemon thread on 127.0.0.1 (the emulator's and
+    ``runreplay serve``'s). Binding the socket here gives the real port at once, also for 0."""
+
+    def __init__(self, app: Any, port: int = 0, *, log_level: str = "warning", name: str = "runreplay server") -> None:
+        self.app = app
+        self.requested_port = port
+        self.port = port
+        self.log_level = log_level
+        self.name = name
+        #: uvicorn's own ``date`` header; off for servers that replay a recorded one.
+        self.date_header = True
+        self._server: _ThreadServer | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def bound_address(self) -> tuple[str, int] | None:
+        """The listening socket's address while running."""
+        if self._socket is None or self._socket.fileno() < 0:
+            return None
+        host, port = self._socket.getsockname()[:2]
+        return str(host), int(port)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, timeout: float = 10.0) -> None:
+        if self._thread is not None:
+            raise RuntimeError(f"the {self.name} is already running")
+        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
+        # proto says TCP, and without it every keep-alive response waits ~40 ms (Nagle).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, self.requested_port))
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            host=HOST,
+            port=self.port,
+            log_level=self.log_level,
+            access_log=False,
+            lifespan="off",
+            http="h11",
+            ws="none",
+            timeout_graceful_shutdown=1,
+            server_header=False,  # recordings should not name the local web server
+            date_header=self.date_header,
+        )
+        server = _ThreadServer(config)
+        self._server, self._socket, self._failure = server, sock, None
+        self._thread = threading.Thread(
+            target=self._serve, args=(server, sock), name=f"runreplay-{self.name}:{self.port}", daemon=True
+        )
+        self._thread.start()
+        # Event.wait and perf_counter: tests may patch time.sleep/time.time/time.monotonic.
+        waiter = threading.Event()
+        deadline = time.perf_counter() + timeout
+        while not server.started and self._thread.is_alive() and time.perf_counter() < deadline:
+            waiter.wait(0.005)
+        if not server.started:
+            self.stop()
+            raise RuntimeError(f"the {self.name} did not start on http://{HOST}:{self.port}") from self._failure
+
+    def _serve(self, server: _ThreadServer, sock: socket.socket) -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported by start()
+            self._failure = exc
+
+    def stop(self, timeout: float = 5.0) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.should_exit = True
+        thread.join(timeout)
+        if thread.is_alive():
+            server.force_exit = True  # a client holding a stream open must not block us
+            thread.join(timeout)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = self._socket = None
+
+    def wait(self) -> None:
+        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(0.5)
+
+
 class Emulator:
     """A local server for every API family runreplay knows, for recording tests and demos.
 
@@ -115,9 +210,6 @@ class Emulator:
         log_level: str = "warning",
         **settings: Any,
     ) -> None:
-        self.requested_port = port
-        self.port = port
-        self.log_level = log_level
         classes = emulator_classes()
         known = {name for cls in classes.values() for name in cls.settings}
         unknown = sorted(set(settings) - known)
@@ -137,10 +229,7 @@ class Emulator:
             routes += _routes(provider, app)
         handlers: Mapping[Any, Callable[..., Any]] = {404: self._unknown_path, 405: self._unknown_path}
         self.app = Starlette(routes=routes, exception_handlers=dict(handlers))
-        self._server: _ThreadServer | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
-        self._failure: BaseException | None = None
+        self._background = BackgroundServer(self.app, port, log_level=log_level, name="emulator")
 
     async def _unknown_path(self, request: Request, exc: HTTPException) -> Response:
         """A path no route has: the error of the family whose mount it falls under (the longest)."""
@@ -176,79 +265,26 @@ class Emulator:
         return sdk_environment(self.base_url, key, list(self.providers.values()))
 
     @property
+    def port(self) -> int:
+        return self._background.port
+
+    @property
     def bound_address(self) -> tuple[str, int] | None:
         """The listening socket's address while running."""
-        if self._socket is None or self._socket.fileno() < 0:
-            return None
-        host, port = self._socket.getsockname()[:2]
-        return str(host), int(port)
+        return self._background.bound_address
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._background.running
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> Emulator:
-        if self._thread is not None:
-            raise RuntimeError("the emulator is already running")
-        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
-        # proto says TCP, and without it every keep-alive response waits ~40 ms (Nagle).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, self.requested_port))
-        except OSError:
-            sock.close()
-            raise
-        # Binding here (not in uvicorn) gives the real port at once, also for port 0.
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app,
-            host=HOST,
-            port=self.port,
-            log_level=self.log_level,
-            access_log=False,
-            lifespan="off",
-            http="h11",
-            ws="none",
-            timeout_graceful_shutdown=1,
-            server_header=False,  # recordings should not name the emulator's web server
-        )
-        server = _ThreadServer(config)
-        self._server, self._socket, self._failure = server, sock, None
-        self._thread = threading.Thread(
-            target=self._serve, args=(server, sock), name=f"runreplay-emulator:{self.port}", daemon=True
-        )
-        self._thread.start()
-        # Event.wait and perf_counter: tests may patch time.sleep/time.time/time.monotonic.
-        waiter = threading.Event()
-        deadline = time.perf_counter() + timeout
-        while not server.started and self._thread.is_alive() and time.perf_counter() < deadline:
-            waiter.wait(0.005)
-        if not server.started:
-            self.stop()
-            raise RuntimeError(f"the emulator did not start on {self.base_url}") from self._failure
+        self._background.start(timeout)
         return self
 
-    def _serve(self, server: _ThreadServer, sock: socket.socket) -> None:
-        try:
-            asyncio.run(server.serve(sockets=[sock]))
-        except BaseException as exc:  # reported by start()
-            self._failure = exc
-
     def stop(self, timeout: float = 5.0) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(timeout)
-        if thread.is_alive():
-            server.force_exit = True  # a client holding a stream open must not block us
-            thread.join(timeout)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = self._socket = None
+        self._background.stop(timeout)
 
     def serve_forever(self, on_ready: Callable[[Emulator], None] | None = None) -> None:
         """Serve until Ctrl-C; ``on_ready`` runs once the port is known (to print the URL)."""
@@ -256,8 +292,7 @@ class Emulator:
         try:
             if on_ready is not None:
                 on_ready(self)
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(0.5)
+            self._background.wait()
         except KeyboardInterrupt:
             pass
         finally:

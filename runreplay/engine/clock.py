@@ -235,9 +235,18 @@ _BINDINGS = _Bindings()
 
 
 class VirtualClock:
-    """Patch the process's clocks while active. Use as a context manager."""
+    """Patch the process's clocks while active. Use as a context manager.
 
-    def __init__(self, start_epoch: float | None = None) -> None:
+    A clock that is never entered patches nothing: it is a private timeline that only
+    :meth:`advance` (and the real time passing) moves, read through :meth:`now_ms`.
+    ``runreplay serve`` gives each cassette one, so that several replay side by side
+    without touching the process's time (its clients run in other processes).
+    """
+
+    def __init__(self, start_epoch: float | None = None, *, watch_idle: bool = True) -> None:
+        #: Whether to note idle stretches; off for a clock that is not the process's own
+        #: (a server's: its clients' waits happen in other processes).
+        self.watch_idle = watch_idle
         self.start_epoch = start_epoch if start_epoch is not None else time.time()
         self._offset_ns = 0
         self._lock = threading.Lock()
@@ -306,6 +315,8 @@ class VirtualClock:
 
     def touch(self) -> None:
         """Note an event; the stretch since the last one counts as idle if the CPU mostly rested."""
+        if not self.watch_idle:
+            return
         wall, cpu = _real_monotonic(), _real_process_time()
         with self._lock:
             last_wall, last_cpu = self._mark

@@ -247,12 +247,18 @@ class Session:
         if self._stack is not None:
             self._stack.close()  # also records the streams nobody finished reading
             self._stack = None
+        self.finish(failed=exc_type is not None)
+
+    def finish(self, *, failed: bool = False) -> None:
+        """Save what was recorded, then run the end-of-session checks (into :attr:`problems`)
+        unless the code under test ``failed``. ``__exit__`` calls it; a session used without
+        entering it (``runreplay serve``: nothing to patch) calls it when it ends."""
         self.save()
-        if exc_type is None and self.clock is not None:
+        if not failed and self.clock is not None:
             report.real_wait_warning(self.clock.idle_s, self.clock.longest_idle_s, REAL_WAIT_WARN_S, str(self.path))
-        if exc_type is None:
+        if not failed:
             self._check_schemas()
-        if exc_type is None and self._replays and not self._records and not self.unmatched:
+        if not failed and self._replays and not self._records and not self.unmatched:
             left = self.replayer.unused()
             cause = report.UnusedCause.EARLY_STOP
             if self.ended_early is not None:
