@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import checks, loading, plugin_cost, polling, replay, streams
+from benchmarks import checks, loading, node_serve, plugin_cost, polling, replay, streams
 from benchmarks.files import Files
 from benchmarks.harness import Case, Row, Settings, render, render_markdown, render_summary_markdown, run_case, summary
 
@@ -107,6 +107,7 @@ def _builders(profile: Profile) -> dict[str, Callable[[Files], list[Case]]]:
         "rss": lambda f: loading.rss_cases(f, p.rss_sizes),
         "sse": lambda f: streams.cases(f, p.sse_events),
         "polling": lambda f: polling.cases(f, p.lifecycle_seconds, p.vcr_lifecycle_seconds),
+        "serve": lambda f: node_serve.cases(f, p.lifecycle_seconds),
         "validation": lambda f: checks.validation_cases(f, p.validation_size, p.replay_requests),
         "scrub": lambda f: checks.scrub_cases(f, p.scrub_size),
         "plugin": lambda f: plugin_cost.cases(f, p.plugin_tests),
@@ -209,6 +210,7 @@ _TABLE_NAMES = {
     "rss": ("peak RSS",),
     "sse": ("SSE",),
     "polling": ("polling lifecycle",),
+    "serve": ("serve to openai-node",),
     "validation": ("validation",),
     "scrub": ("scrub --check",),
     "plugin": ("pytest plugin",),

@@ -23,6 +23,7 @@ MEASUREMENTS = (
     "peak RSS",
     "SSE",
     "polling lifecycle",
+    "serve to openai-node",
     "validation",
     "scrub --check",
     "pytest plugin",
