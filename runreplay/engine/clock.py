@@ -49,6 +49,9 @@ IDLE_GAP_S = 0.2
 #: ready to run on a crowded machine still gets its share (a third, with three per core), one
 #: that sleeps gets next to nothing.
 IDLE_CPU_SHARE = 0.1
+#: The process's CPU time (a system call, where the monotonic clock is not) is read at most
+#: this often between long stretches: replay notes an event per request.
+CPU_READ_EVERY_S = 0.05
 #: Idle time (seconds) in a replay above which the session warns of a real sleep.
 REAL_WAIT_WARN_S = 0.5
 
@@ -259,7 +262,9 @@ class VirtualClock:
         #: Wall seconds the process sat idle between the clock's events, and the longest stretch.
         self.idle_s = 0.0
         self.longest_idle_s = 0.0
-        self._mark = (0.0, 0.0)
+        self._last_wall = 0.0
+        #: When the process's CPU time was last read, and what it was.
+        self._cpu_mark = (0.0, 0.0)
 
     # ------------------------------------------------------------------ readings
 
@@ -317,16 +322,25 @@ class VirtualClock:
         """Note an event; the stretch since the last one counts as idle if the CPU mostly rested."""
         if not self.watch_idle:
             return
-        wall, cpu = _real_monotonic(), _real_process_time()
+        wall = _real_monotonic()
         with self._lock:
-            last_wall, last_cpu = self._mark
-            self._mark = (wall, cpu)
+            last_wall = self._last_wall
+            self._last_wall = wall
             if not last_wall:
+                self._cpu_mark = (wall, _real_process_time())
                 return
-            idle = (wall - last_wall) - (cpu - last_cpu)
-            if idle >= IDLE_GAP_S and cpu - last_cpu <= IDLE_CPU_SHARE * (wall - last_wall):
-                self.idle_s += idle
-                self.longest_idle_s = max(self.longest_idle_s, idle)
+            stretch = wall - last_wall
+            if stretch >= IDLE_GAP_S:
+                cpu = _real_process_time()
+                # Counted from a reading at or a little before the stretch began: never more idle than it was.
+                used = cpu - self._cpu_mark[1]
+                idle = stretch - used
+                if idle >= IDLE_GAP_S and used <= IDLE_CPU_SHARE * stretch:
+                    self.idle_s += idle
+                    self.longest_idle_s = max(self.longest_idle_s, idle)
+                self._cpu_mark = (wall, cpu)
+            elif wall - self._cpu_mark[0] >= CPU_READ_EVERY_S:
+                self._cpu_mark = (wall, _real_process_time())
 
     # ------------------------------------------------------------------ patching
 

@@ -49,13 +49,20 @@ def build_request(
     method: str, url: str, headers: Iterable[tuple[str, str]] | None, content: bytes, keep_headers: bool
 ) -> Request:
     """The stored view of a request leaving a client; ``content`` is the body as sent."""
-    sent = Headers(headers or ())
-    body = request_body(content, sent.get("content-type"), sent.get("content-encoding"))
-    # A replay that neither records nor matches on headers never reads them.
-    kept = sent if keep_headers else Headers()
-    if keep_headers and body.decoded_from:
+    if not keep_headers:
+        # A replay that neither records nor matches on headers never reads them: only the two
+        # that say how to read the body are looked for, without building a Headers.
+        wanted = {k.lower(): v for k, v in headers or () if k.lower() in _BODY_HEADERS}
+        body = request_body(content, wanted.get("content-type"), wanted.get("content-encoding"))
+        return Request(method=method.upper(), url=url, headers=Headers(), body=body)
+    kept = Headers(headers or ())
+    body = request_body(content, kept.get("content-type"), kept.get("content-encoding"))
+    if body.decoded_from:
         kept.remove(*WIRE_HEADERS)  # stored decoded
     return Request(method=method.upper(), url=url, headers=kept, body=body)
+
+
+_BODY_HEADERS = frozenset({"content-type", "content-encoding"})
 
 
 def served_headers(stored: Response) -> list[tuple[str, str]]:
