@@ -7,13 +7,14 @@ emulator stopped, and compares what the SDK returned.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +41,26 @@ AZURE_POLL_SECONDS: Any = 0.1
 SDKS = ("openai", "cozepy", "azure.ai.agents")
 
 
+@contextlib.contextmanager
+def quiet_imports() -> Iterator[None]:
+    """SDK imports without their import-time warnings (the demo's output is for people).
+
+    cozepy imports a deprecated authlib module, and authlib puts an "always" filter for that
+    warning first when it loads: load it, then put "ignore" in front of that filter.
+    """
+    with warnings.catch_warnings():
+        with contextlib.suppress(ImportError):
+            import authlib.deprecate  # noqa: F401
+        warnings.simplefilter("ignore")
+        yield
+
+
 def missing_sdk() -> str | None:
     """A sentence naming the first SDK the demo needs that is not installed, or None."""
     for module in SDKS:
         try:
-            importlib.import_module(module)
+            with quiet_imports():
+                importlib.import_module(module)
         except ImportError as exc:
             return (
                 f"runreplay demo records with the official SDKs, and {exc.name} is not installed: "
@@ -82,8 +98,7 @@ def openai_tool_run(base_url: str) -> dict[str, Any]:
 
 def coze_chat(base_url: str) -> dict[str, Any]:
     """A Coze chat polled to completion, then the same question streamed."""
-    with warnings.catch_warnings():  # cozepy imports a deprecated authlib module
-        warnings.simplefilter("ignore")
+    with quiet_imports():
         from cozepy import Coze, Message, TokenAuth
 
     coze = Coze(auth=TokenAuth("pat_demo_not_a_real_token"), base_url=base_url)
