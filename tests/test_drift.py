@@ -64,6 +64,14 @@ def test_defaults_without_a_pyproject(tmp_path: Path, monkeypatch: pytest.Monkey
     assert DriftConfig().severity("new_enum_value") == "error"
 
 
+def test_a_partial_severity_mapping_keeps_the_defaults_of_what_it_does_not_name() -> None:
+    partial = DriftConfig({"new_enum_value": "warning"})
+    assert partial.severity("new_enum_value") == "warning"
+    assert partial.severity("unknown_field") == DEFAULT_SEVERITIES["unknown_field"] == "warning"
+    assert partial.severity("unknown_endpoint") == "warning"
+    assert partial.severity("a category nobody named") == "error"
+
+
 def test_severities_come_from_tool_runreplay_drift(tmp_path: Path) -> None:
     path = _pyproject(tmp_path, '[project]\nname = "x"\n[tool.runreplay.drift]\nunknown_field = "error"\n')
     config = load_config(path)

@@ -71,7 +71,8 @@ class DriftConfig:
         object.__setattr__(self, "compiled_paths", parse_all(self.ignore_paths, IGNORE_PATHS))
 
     def severity(self, category: str) -> str:
-        return self.severities.get(category, "error")
+        """The category's severity: as given, else its default (a partial mapping changes only what it names)."""
+        return self.severities.get(category) or DEFAULT_SEVERITIES.get(category, "error")
 
     def ignores(self, violation: Violation) -> bool:
         """Whether the finding lies at or inside an ignored path."""
