@@ -312,8 +312,8 @@ import pytest
 from test_flow import make_assistant
 
 @pytest.mark.parametrize("n", range(6))
-@pytest.mark.runreplay("shared")
-def test_shared(n):
+@pytest.mark.runreplay("one_for_all")
+def test_one_cassette(n):
     assert make_assistant(f"s{n}")["name"] == f"s{n}"
 """
 
@@ -322,15 +322,15 @@ def test_shared(n):
 def test_tests_sharing_a_cassette_keep_each_others_recordings(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workers: list[str]
 ) -> None:
-    """Every record mode merges into a shared cassette; rewrite replaces it once per pytest session."""
-    project.makepyfile(test_shared=SHARED_TESTS)
-    cassette = project.path / "cassettes" / "test_shared" / "shared.json"
+    """Every record mode merges into a cassette several tests use; rewrite replaces it once per pytest session."""
+    project.makepyfile(test_one_cassette=SHARED_TESTS)
+    cassette = project.path / "cassettes" / "test_one_cassette" / "one_for_all.json"
     with Emulator(port=0) as emulator:
         monkeypatch.setenv("RR_URL", emulator.base_url)
         for mode in ("new_episodes", "rewrite", "rewrite", "all"):
-            _run(project, *workers, f"--record-mode={mode}", "test_shared.py").assert_outcomes(passed=6)
+            _run(project, *workers, f"--record-mode={mode}", "test_one_cassette.py").assert_outcomes(passed=6)
             names = sorted(i.request.body.json_value["name"] for i in load(cassette))
             expected = [f"s{n}" for n in range(6)] * (2 if mode == "all" else 1)
             assert names == sorted(expected), (mode, names)
     monkeypatch.setenv("RR_URL", "http://127.0.0.1:9")
-    _run(project, *workers, "test_shared.py").assert_outcomes(passed=6)
+    _run(project, *workers, "test_one_cassette.py").assert_outcomes(passed=6)
