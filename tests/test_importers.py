@@ -120,7 +120,7 @@ def has_body(body: Any) -> bool:
 
 
 def test_real_traffic_is_present() -> None:
-    # shared/ sits beside the clone in CI; without it the parametrized tests would silently vanish.
+    # The recordings are copied into tests/data; without them the parametrized tests would silently vanish.
     assert len(REAL_FILES) >= 28, f"expected the real-traffic recordings under {TRAFFIC}"
 
 
