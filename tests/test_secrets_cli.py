@@ -28,7 +28,8 @@ from runreplay.scrub_rules import PSEUDONYM, secret_name
 ASSISTANTS = TRAFFIC / "openai-assistants"
 #: Real values the recorders left in clear (a Cloudflare cookie, an organization id).
 COOKIE = "_cxjcKYtdaecwRr3184IZ.gWiSG5ORk6GgMa1tjp2pc-1711572391"
-KEY = "sk-proj-Zq8Lr2Xw9Vb4Nc7Md1Fg6Hj3Kp5Tt0Yy"
+#: Planted secrets are built from pieces, so that no whole credential-shaped literal sits in the source.
+KEY = "sk-proj-" + "Zq8Lr2Xw9Vb4Nc7Md1Fg6Hj3Kp5Tt0Yy"
 
 
 def _vcr_yaml(tmp_path: Path, body: dict[str, Any], url: str = "https://api.openai.com/v1/threads") -> Path:
@@ -266,8 +267,8 @@ _SECRETS = st.sampled_from(
     [
         KEY,
         "ghp_" + "Ab3" * 12,
-        "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx",
-        "AKIAABCDEFGHIJKLMNOP",
+        "xoxb-" + "1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx",
+        "AKIA" + "ABCDEFGHIJKLMNOP",
         "AIza" + "Xy9_" * 8 + "abc",
         "sk_live_" + "a1" * 12,
         "hf_" + "AbCd" * 9,
