@@ -98,14 +98,11 @@ class JsonPath:
 
     def drop(self, value: Any) -> Any:
         """``value`` without what the path names; containers on the way are copied, never changed."""
-        return self.rewrite(value, _drop)
+        return _rewrite(value, self.steps, 0, _drop, None)
 
     def replace(self, value: Any, make: Edit) -> Any:
         """``value`` with each value the path names replaced by ``make(value, name)``."""
-        return self.rewrite(value, make)
-
-    def rewrite(self, value: Any, edit: Edit) -> Any:
-        return _rewrite(value, self.steps, 0, edit, None)
+        return _rewrite(value, self.steps, 0, make, None)
 
     def matches(self, parts: Sequence[Part], *, or_inside: bool = False) -> bool:
         """Whether the concrete place ``parts`` is named by the path (``or_inside``: or lies in one)."""

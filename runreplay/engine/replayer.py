@@ -182,7 +182,7 @@ class Replayer:
         """The miss message: the closest recordings (its own route's first) and re-record advice."""
         routed = find(request)
         route = _route_of(routed)
-        same_route = [n for n, i in enumerate(self.interactions) if route and _route_of(find(i.request)) is route]
+        same_route = {n for n, i in enumerate(self.interactions) if route and _route_of(find(i.request)) is route}
         recorded_ids: set[str] = set()
         for interaction in self.interactions:
             recorded_ids |= reply_ids(interaction.response)

@@ -226,12 +226,7 @@ class Scrubber:
         if isinstance(value, dict):
             # A key can hold a secret too (a map from tokens to what they grant): the shortest
             # shape is 16 characters. A log-probability's "token" is no secret.
-            return {
-                (k if len(k) < 16 else self.text(k)): self._walk(
-                    v, k if k != "token" or "logprob" not in value else None
-                )
-                for k, v in value.items()
-            }
+            return {(k if len(k) < 16 else self.text(k)): self._walk(v, _key(k, value)) for k, v in value.items()}
         return value
 
     def _leaf(self, value: str, key: str | None) -> str:
@@ -464,10 +459,6 @@ def _inflate(data: bytes) -> tuple[bytes, str] | None:
     if inflater.unconsumed_tail or not inflater.eof:
         return None
     return plain, how
-
-
-def _kind(name: str) -> str:
-    return kind_of(name)
 
 
 def _entropy(text: str) -> float:
