@@ -15,8 +15,9 @@ import functools
 import importlib
 import pkgutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -92,7 +93,7 @@ class Routed(NamedTuple):
 
     provider: Provider
     route: Route
-    params: dict[str, str]
+    params: Mapping[str, str]
 
     @property
     def lifecycle(self) -> Lifecycle | None:
@@ -104,11 +105,22 @@ class Routed(NamedTuple):
 
 
 def find(request: Request) -> Routed | None:
-    """The route of ``request``: among the providers that own its host, else among all."""
+    """The route of ``request``: among the providers that own its host, else among all.
+
+    A route depends on the method and the URL only (path, host, query), and replay asks for
+    the same request's route several times (its match key, its lifecycle step, its repeats):
+    answers are remembered by method and URL.
+    """
+    return _find(request.method, request.url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _find(method: str, url: str) -> Routed | None:
+    request = Request(method, url)
     for provider in _owners(request.parts.netloc) or registry():
         found = provider.find(request)
         if found is not None:
-            return Routed(provider, found[0], found[1])
+            return Routed(provider, found[0], MappingProxyType(found[1]))
     return None
 
 
