@@ -41,7 +41,7 @@ from runreplay import (
     load_rules,
 )
 from runreplay.engine.isolation import NetworkGuard
-from runreplay.options import option_help, option_names
+from runreplay.options import option_help, option_kind, option_names
 from runreplay_pytest import emulator, recording
 
 # The self-starting emulator's fixtures (--runreplay-emulator), found by pytest in this module's
@@ -64,8 +64,8 @@ FLAGS: dict[str, list[str]] = {
 }
 #: Keywords that only a marker, runreplay_config or use_cassette can give: they take Python objects.
 OBJECTS = frozenset({"streams", "scrub", "before_record_request", "before_record_response"})
-_BOOLS = frozenset({"match_host", "virtual_clock", "sse_exact", "validate_replay", "allow_loopback"})
-_LISTS = frozenset({"match_ignore_paths", "match_headers", "allow_hosts"})
+#: The ini type of each kind of keyword (runreplay.options.option_kind).
+_INI_TYPES: dict[str, Literal["bool", "linelist", "string"]] = {"flag": "bool", "list": "linelist", "text": "string"}
 
 _SESSION = pytest.StashKey[Session]()
 _GUARD = pytest.StashKey[NetworkGuard]()
@@ -116,10 +116,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for name, meaning in option_help().items():
         if name in OBJECTS:
             continue
-        kind: Literal["bool", "linelist", "string"] = (
-            "bool" if name in _BOOLS else "linelist" if name in _LISTS else "string"
-        )
-        parser.addini(f"runreplay_{name}", meaning, type=kind, default=None)
+        parser.addini(f"runreplay_{name}", meaning, type=_INI_TYPES[option_kind(name)], default=None)
     parser.addini("runreplay_cassette_dir", "cassette folder (relative to the rootdir)", default="")
     emulator.add_options(parser)
 

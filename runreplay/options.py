@@ -16,7 +16,7 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Self, TypedDict
+from typing import Any, Literal, NamedTuple, Self, TypedDict
 
 from runreplay._jsonpath import JsonPath, parse_all
 from runreplay.errors import ConfigError
@@ -411,6 +411,11 @@ def split_host(entry: str, where: str = "allow_hosts") -> tuple[str, int | None]
 def option_names() -> list[str]:
     """The keywords of :class:`Options`, in declaration order."""
     return [f.name for f in dataclasses.fields(Options)]
+
+
+def option_kind(name: str) -> Literal["flag", "list", "text"]:
+    """How a keyword is written as text (an ini value): a yes/no flag, a list (one item per line), or text."""
+    return "flag" if name in _FLAGS else "list" if name in _LISTS else "text"
 
 
 def option_help() -> dict[str, str]:

@@ -110,6 +110,27 @@ def test_cassette_name_and_dir_fixtures(project: pytest.Pytester) -> None:
     flagged.stdout.fnmatch_lines(["*CASSETTE */cli/test_unnamed/given.json"])
 
 
+def test_every_list_keyword_takes_one_item_per_ini_line(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        "[pytest]\n"
+        "runreplay_record_mode = once\n"
+        "runreplay_allow_versions =\n    2024-05-01-preview\n    v1\n"
+        "runreplay_match_headers =\n    openai-beta\n    x-api-version\n"
+    )
+    pytester.makepyfile(
+        test_lists="""
+        import pytest
+
+        @pytest.mark.runreplay
+        def test_lists(runreplay_cassette):
+            options = runreplay_cassette.options
+            assert options.allow_versions == ("2024-05-01-preview", "v1")
+            assert options.match_headers == ("openai-beta", "x-api-version")
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
 def test_a_bad_config_fixture_names_the_test(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """
