@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from runreplay.providers import sdk_environment
+from runreplay_pytest.marker import wants_session
 
 if TYPE_CHECKING:
     from runreplay.emulator import Emulator
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
 KEY = "runreplay-emulator-key"
 #: Where a replaying test's SDKs point: the discard port, where nothing listens.
 NOWHERE = "http://127.0.0.1:9"
-#: The marker of the plugin (not imported from it: the plugin imports this module).
-MARKER = "runreplay"
 #: How long each run or chat phase lasts by default, in seconds: fast, and polled as often.
 DEFAULT_PHASE_SECONDS = 0.05
 
@@ -125,8 +124,7 @@ def _runreplay_emulator_server(runreplay_emulator_settings: dict[str, Any]) -> I
 
 def _session_records(request: pytest.FixtureRequest) -> bool | None:
     """Whether this test's runreplay session may record (and so needs a server); None: no session."""
-    wanted = request.node.get_closest_marker(MARKER) is not None or "runreplay_cassette" in request.fixturenames
-    if not wanted:
+    if not wants_session(request.node):
         return None
     session = request.getfixturevalue("runreplay_cassette")
     return None if session is None else bool(session.recording)

@@ -51,8 +51,7 @@ from runreplay_pytest.emulator import (  # noqa: F401
     runreplay_emulator,
     runreplay_emulator_settings,
 )
-
-MARKER = "runreplay"
+from runreplay_pytest.marker import MARKER, wants_session
 
 #: Keywords with a command-line flag (``--runreplay-<keyword>``), with their choices.
 FLAGS: dict[str, list[str]] = {
@@ -415,25 +414,20 @@ def runreplay_cassette_name(request: pytest.FixtureRequest) -> str:
     return default_cassette_name(request.node)
 
 
-_PLAN = pytest.StashKey[tuple[Path, dict[str, Any]]]()
-
-
 def _plan(request: pytest.FixtureRequest) -> tuple[Path, dict[str, Any]]:
     """This test's cassette path and session keywords, from the flags, markers, fixtures and ini file."""
     item: pytest.Item = request.node
-    if _PLAN not in item.stash:
-        config = item.config
-        name, marked = marker_options(item)
-        configured = configured_options(item, request.getfixturevalue("runreplay_config"))
-        source = "@pytest.mark.runreplay"
-        if name is None:
-            name, source = request.getfixturevalue("runreplay_cassette_name"), "the runreplay_cassette_name fixture"
-        if config.getoption("runreplay_cassette_dir"):
-            folder = cassette_folder(item)  # the command line beats the fixture
-        else:
-            folder = Path(request.getfixturevalue("runreplay_cassette_dir"))
-        item.stash[_PLAN] = (cassette_path(item, name, folder, source), session_options(item, marked, configured))
-    return item.stash[_PLAN]
+    config = item.config
+    name, marked = marker_options(item)
+    configured = configured_options(item, request.getfixturevalue("runreplay_config"))
+    source = "@pytest.mark.runreplay"
+    if name is None:
+        name, source = request.getfixturevalue("runreplay_cassette_name"), "the runreplay_cassette_name fixture"
+    if config.getoption("runreplay_cassette_dir"):
+        folder = cassette_folder(item)  # the command line beats the fixture
+    else:
+        folder = Path(request.getfixturevalue("runreplay_cassette_dir"))
+    return cassette_path(item, name, folder, source), session_options(item, marked, configured)
 
 
 @pytest.fixture
@@ -482,8 +476,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 def _has_session(item: pytest.Item) -> bool:
     """Whether this test gets a runreplay session (a marker, or the fixture requested)."""
-    wanted = item.get_closest_marker(MARKER) is not None or "runreplay_cassette" in getattr(item, "fixturenames", ())
-    return wanted and not _recording_disabled(item.config)
+    return wants_session(item) and not _recording_disabled(item.config)
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (
         (
             "runreplay._version",
+            "runreplay._real_time",
             "runreplay._json",
             "runreplay._jsonpath",
             "runreplay._github",

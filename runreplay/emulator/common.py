@@ -9,7 +9,6 @@ the server routes each of the provider's routes to the method of the route's nam
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 import json
@@ -23,14 +22,15 @@ from typing import Any, ClassVar, Generic, TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from runreplay import _real_time
 from runreplay.sse import Framing, SSEEvent, serialize_event
 
 JSON = dict[str, Any]
 
-#: asyncio.sleep as it was at import. A replaying test's virtual clock patches asyncio.sleep
-#: process-wide; the emulator's thread, still serving, must keep sleeping in real time, or it
-#: would spin and push the test's virtual time forward.
-real_async_sleep = asyncio.sleep
+#: asyncio.sleep as Python started with it. A replaying test's virtual clock patches
+#: asyncio.sleep process-wide; the emulator's thread, still serving, must keep sleeping in real
+#: time, or it would spin and push the test's virtual time forward.
+real_async_sleep = _real_time.async_sleep
 
 
 class ApiError(Exception):

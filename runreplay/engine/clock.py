@@ -36,11 +36,13 @@ from typing import Any
 
 import time_machine
 
-_real_sleep = time.sleep
-_real_monotonic = time.monotonic
-_real_monotonic_ns = time.monotonic_ns
-_real_process_time = time.process_time
-_real_asyncio_sleep = asyncio.sleep
+from runreplay import _real_time
+
+_real_sleep = _real_time.sleep
+_real_monotonic = _real_time.monotonic
+_real_monotonic_ns = _real_time.monotonic_ns
+_real_process_time = _real_time.process_time
+_real_asyncio_sleep = _real_time.async_sleep
 
 #: A stretch this long with the process idle counts towards the real-wait total (shorter
 #: ones are as likely to be a busy machine not running the process).

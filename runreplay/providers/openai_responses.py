@@ -11,7 +11,6 @@ input items for the previous response's ``call_id`` s, with ``previous_response_
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from runreplay.cassette import Request
@@ -27,6 +26,7 @@ from runreplay.providers.base import (
     query_parameters,
     route,
 )
+from runreplay.providers.openai_assistants import PROVIDER as ASSISTANTS
 from runreplay.providers.openai_assistants import client as openai_client
 from runreplay.providers.openai_assistants import error_type
 from runreplay.sse import SSEEvent
@@ -89,7 +89,7 @@ def answered_calls(create: Any) -> dict[str, str]:
     if not isinstance(items, list):
         return {}
     return {
-        str(item.get("call_id")): item["output"] if isinstance(item.get("output"), str) else str(item.get("output"))
+        str(item.get("call_id")): str(item.get("output"))
         for item in items
         if isinstance(item, dict) and item.get("type") == "function_call_output"
     }
@@ -230,8 +230,9 @@ SPEC = VendorSpec(
 PROVIDER = Provider(
     name="openai-responses",
     title="OpenAI Responses",
-    hosts=re.compile(r"(^|\.)openai\.com$"),
-    prefix=re.compile(r"^.*?/v1(?=/)"),
+    # The same API host, path prefix, SDK and environment as the Assistants family.
+    hosts=ASSISTANTS.hosts,
+    prefix=ASSISTANTS.prefix,
     routes=ROUTES,
     namespaces={"v1": "openai/responses"},
     version_of=api_version,
@@ -242,9 +243,9 @@ PROVIDER = Provider(
     lifecycles=(RESPONSE_LIFECYCLE,),
     id_prefixes={"response": "resp", "message": "msg", "function_call": "fc", "call": "call", "reasoning": "rs"},
     client_of=openai_client,
-    volatile_headers=("x-stainless-*",),
+    volatile_headers=ASSISTANTS.volatile_headers,
     spec=SPEC,
-    emulator_mount="/v1",
-    base_url_env="OPENAI_BASE_URL",
-    api_key_env="OPENAI_API_KEY",
+    emulator_mount=ASSISTANTS.emulator_mount,
+    base_url_env=ASSISTANTS.base_url_env,
+    api_key_env=ASSISTANTS.api_key_env,
 )

@@ -11,7 +11,6 @@ client while a :class:`~runreplay.engine.interception.live.Capture` records it.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TextIO
 
@@ -225,7 +224,3 @@ def _json(status: int, body: Any, *extra: tuple[str, str]) -> Response:
     response = Response(data, status_code=status)
     response.raw_headers = _raw([("content-type", "application/json"), ("content-length", str(len(data))), *extra])
     return response
-
-
-def stderr() -> TextIO:
-    return sys.stderr

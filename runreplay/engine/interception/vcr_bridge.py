@@ -21,7 +21,8 @@ from runreplay.cassette import (
     Response,
     encode_body,
 )
-from runreplay.engine.interception.bodies import request_body, response_body
+from runreplay.engine.interception.bodies import response_body
+from runreplay.engine.interception.live import build_request
 from runreplay.engine.port import Handler, Reply
 from runreplay.errors import hide_frame
 
@@ -52,12 +53,8 @@ class VcrCassette:
         """The runreplay view of a VCR.py request, built once per request."""
         request: Request | None = getattr(vcr_request, _REQUEST_ATTR, None)
         if request is None:
-            headers = Headers(_vcr_header_items(vcr_request.headers))
-            encoding = headers.get("content-encoding")
-            body = request_body(_body_bytes(vcr_request), headers.get("content-type"), encoding)
-            if body.decoded_from:
-                headers.remove(*WIRE_HEADERS)  # stored decoded
-            request = Request(method=vcr_request.method.upper(), url=vcr_request.uri, headers=headers, body=body)
+            items = _vcr_header_items(vcr_request.headers)
+            request = build_request(vcr_request.method, vcr_request.uri, items, _body_bytes(vcr_request), True)
             setattr(vcr_request, _REQUEST_ATTR, request)
             setattr(vcr_request, _START_ATTR, self.handler.now_ms())
         return request
